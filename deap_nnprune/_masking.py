@@ -1,0 +1,48 @@
+"""Finding masked layers and applying masks: the one place a mask changes.
+
+Pruning operators decide *which* entries die; :func:`apply_keep` is the single
+routine that kills them, keeping weights, masks and the Adam moments stored
+beside them consistent (a dead entry is zero in all four, so no optimiser
+update can move it again).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch import Tensor, nn
+
+from .network import MaskedLinear
+
+__all__: list[str] = []
+
+
+def masked_layers(module: nn.Module) -> list[MaskedLinear]:
+    """All :class:`MaskedLinear` layers of *module*, in forward order; found by type."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected a torch.nn.Module with MaskedLinear layers, got {type(module).__name__}")
+    layers = [m for m in module.modules() if isinstance(m, MaskedLinear)]
+    if not layers:
+        raise TypeError(f"{type(module).__name__} has no MaskedLinear layers to prune or measure")
+    return layers
+
+
+def maskable_entries(layer: MaskedLinear) -> Iterator[tuple[str, Tensor]]:
+    """``("weight", tensor)`` and, if present, ``("bias", tensor)``."""
+    yield "weight", layer.weight
+    if layer.bias is not None:
+        yield "bias", layer.bias
+
+
+@torch.no_grad()
+def apply_keep(layer: MaskedLinear, name: str, keep: Tensor) -> None:
+    """Kill the entries of ``layer.<name>`` where *keep* is false.
+
+    The mask only ever loses ones: ``mask &= keep``. The parameter and its
+    Adam moments are zeroed where the mask is zero.
+    """
+    mask = getattr(layer, f"{name}_mask")
+    mask.mul_(keep.to(device=mask.device, dtype=mask.dtype))
+    for tensor_name in (name, f"{name}_exp_avg", f"{name}_exp_avg_sq"):
+        getattr(layer, tensor_name).mul_(mask)

@@ -1,0 +1,134 @@
+"""Fitness functions: reconstruction L1 as DEAP fitness values (1-tuples of floats)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ._validation import check_int
+from .capacity import capacity
+from .devices import DeviceLike, module_device, resolve_device
+
+__all__ = ["evaluate_l1", "evaluate_pair", "evaluate_l1_capacity", "NonFiniteOutputWarning"]
+
+
+class NonFiniteOutputWarning(RuntimeWarning):
+    """A network produced NaN or inf; its fitness is set to ``inf``."""
+
+
+def check_data(data: Tensor, width: int, argument: str = "data", what: str = "network input width") -> Tensor:
+    """Refuse data that is not a non-empty 2-D tensor of the network's width."""
+    if not isinstance(data, Tensor):
+        raise TypeError(f"{argument} must be a torch.Tensor, got {type(data).__name__}")
+    if data.dim() != 2:
+        raise ValueError(f"{argument} must be 2-D (rows are samples), got shape {tuple(data.shape)}")
+    if data.shape[0] == 0:
+        raise ValueError(f"{argument} has no rows (shape {tuple(data.shape)})")
+    if data.shape[1] != width:
+        raise ValueError(f"{argument} has width {data.shape[1]} but the {what} is {width}")
+    return data
+
+
+@contextmanager
+def _placed(modules: Sequence[nn.Module], device: DeviceLike) -> Iterator[torch.device]:
+    """Run on *device* (default: where the first module is), then put modules back."""
+    homes = [module_device(m) for m in modules]
+    target = homes[0] if device is None else resolve_device(device)
+    was_training = [m.training for m in modules]
+    for m in modules:
+        m.to(target).eval()
+    try:
+        yield target
+    finally:
+        for m, home, training in zip(modules, homes, was_training):
+            m.to(home).train(training)
+
+
+@torch.no_grad()
+def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_size: Optional[int]) -> float:
+    total = torch.zeros((), dtype=torch.float64, device=data.device)
+    step = data.shape[0] if batch_size is None else batch_size
+    for start in range(0, data.shape[0], step):
+        batch = data[start:start + step]
+        total += (forward(batch) - batch).abs().sum(dtype=torch.float64)
+    value = total.item() / data.numel()
+    if not math.isfinite(value):
+        warnings.warn("network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=3)
+        return math.inf
+    return value
+
+
+def evaluate_l1(
+    individual: nn.Module,
+    data: Tensor,
+    batch_size: Optional[int] = None,
+    device: DeviceLike = None,
+) -> tuple[float]:
+    """Mean absolute reconstruction error of an autoencoder, as a DEAP fitness tuple.
+
+    Runs in eval mode without gradients, in batches of *batch_size* rows (all
+    at once by default), on *device* (default: where the individual is). A
+    network whose output is not finite gets ``(inf,)`` and a warning, never NaN.
+
+    >>> import torch
+    >>> from deap_nnprune import MaskedAutoencoder
+    >>> ae = MaskedAutoencoder.from_preset("paper", n_dim=16)
+    >>> fitness = evaluate_l1(ae, torch.rand(8, 16))
+    >>> type(fitness[0]), len(fitness)
+    (<class 'float'>, 1)
+    """
+    check_data(data, individual.in_features)
+    if batch_size is not None:
+        check_int("batch_size", batch_size, minimum=1)
+    with _placed([individual], device) as target:
+        return (_mean_abs_error(individual, data.to(target), batch_size),)
+
+
+def evaluate_pair(
+    encoder: nn.Module,
+    decoder: nn.Module,
+    data: Tensor,
+    batch_size: Optional[int] = None,
+    device: DeviceLike = None,
+) -> tuple[float]:
+    """L1 of ``decoder(encoder(x))`` for an encoder and decoder bred separately.
+
+    >>> import torch
+    >>> from deap_nnprune import MaskedMLP
+    >>> enc = MaskedMLP.from_preset("paper", 16, part="encoder")
+    >>> dec = MaskedMLP.from_preset("paper", 16, part="decoder")
+    >>> evaluate_pair(enc, dec, torch.rand(4, 16))[0] > 0
+    True
+    """
+    if encoder.out_features != decoder.in_features:
+        raise ValueError(
+            f"encoder output width {encoder.out_features} does not match decoder input width {decoder.in_features}"
+        )
+    check_data(data, encoder.in_features, what="encoder input width")
+    if decoder.out_features != data.shape[1]:
+        raise ValueError(f"decoder output width {decoder.out_features} does not match data width {data.shape[1]}")
+    if batch_size is not None:
+        check_int("batch_size", batch_size, minimum=1)
+    with _placed([encoder, decoder], device) as target:
+        return (_mean_abs_error(lambda x: decoder(encoder(x)), data.to(target), batch_size),)
+
+
+def evaluate_l1_capacity(
+    individual: nn.Module,
+    data: Tensor,
+    batch_size: Optional[int] = None,
+    device: DeviceLike = None,
+) -> tuple[float, float]:
+    """``(L1, capacity)``: the two objectives of a pruning trade-off (e.g. NSGA-II).
+
+    >>> import torch
+    >>> from deap_nnprune import MaskedAutoencoder
+    >>> evaluate_l1_capacity(MaskedAutoencoder.from_preset("paper", 16), torch.rand(4, 16))[1]
+    1.0
+    """
+    return evaluate_l1(individual, data, batch_size, device) + (capacity(individual),)
