@@ -7,8 +7,9 @@ refused with an error naming the file or argument and the problem.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -32,6 +33,15 @@ class DataSplits:
     validation: Tensor
     test: Tensor
     centres: Optional[Tensor] = None
+    #: How to rebuild these splits: ``(loader name, sorted keyword items)``.
+    #: When set, pickling sends only the recipe and each process rebuilds the
+    #: data once (cached), so SCOOP tasks carry bytes, not megabytes.
+    recipe: Optional[tuple] = field(default=None, compare=False, repr=False)
+
+    def __reduce__(self):
+        if self.recipe is None:
+            return (DataSplits, (self.train, self.validation, self.test, self.centres))
+        return (_from_recipe, (self.recipe,))
 
     @property
     def n_dim(self) -> int:
@@ -42,6 +52,12 @@ class DataSplits:
         """A copy with every tensor on *device*."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
         return DataSplits(move(self.train), move(self.validation), move(self.test), move(self.centres))
+
+
+@functools.lru_cache(maxsize=4)
+def _from_recipe(recipe: tuple) -> DataSplits:
+    name, items = recipe
+    return _LOADERS[name](**dict(items))
 
 
 def binary_clustering(
@@ -83,7 +99,9 @@ def binary_clustering(
         rows = centres[rng.permutation(labels)]
         flip = rng.random(rows.shape) < noise
         splits.append(torch.from_numpy(np.where(flip, 1.0 - rows, rows).astype(np.float32)))
-    return DataSplits(*splits, centres=torch.from_numpy(centres))
+    recipe = ("binary_clustering", (("n_clusters", n_clusters), ("n_dim", n_dim), ("n_samples", n_samples),
+                                    ("noise", noise), ("seed", seed)))
+    return DataSplits(*splits, centres=torch.from_numpy(centres), recipe=recipe if seed is not None else None)
 
 
 def as_matrix(values: Union[Tensor, np.ndarray], source: str = "data") -> Tensor:
@@ -205,7 +223,9 @@ def load(
             array = _read_csv(path)
     except (OSError, EOFError) as error:
         raise ValueError(f"{path}: could not be read as {suffix} ({error})") from None
-    return split_rows(as_matrix(np.asarray(array), source=str(path)), split, seed, str(path))
+    splits = split_rows(as_matrix(np.asarray(array), source=str(path)), split, seed, str(path))
+    recipe = ("load", (("key", key), ("path", str(path.resolve())), ("seed", seed), ("split", tuple(split))))
+    return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)
 
 
 def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0) -> DataSplits:
@@ -220,4 +240,9 @@ def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0) -> D
             "deap_nnprune.datasets.digits needs scikit-learn; install it with: pip install 'deap_nnprune[digits]'"
         ) from None
     matrix = load_digits().data.astype(np.float32) / 16.0
-    return split_rows(as_matrix(matrix, source="digits"), split, seed, "digits")
+    splits = split_rows(as_matrix(matrix, source="digits"), split, seed, "digits")
+    recipe = ("digits", (("seed", seed), ("split", tuple(split))))
+    return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)
+
+
+_LOADERS = {"binary_clustering": binary_clustering, "load": load, "digits": digits}

@@ -1,0 +1,129 @@
+"""The canonical (1+λ)-style loop: one parent autoencoder trained, pruned and replaced."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from deap import tools
+
+from .._rng import derive_rng
+from .._validation import check_int
+from ..capacity import capacity
+from .checkpoint import load_checkpoint, save_checkpoint
+from .loop import generation_range, make_logbook, new_seed, require_aliases, unbound_parameter
+
+__all__ = ["ea_one_plus_lambda"]
+
+
+class _Varier:
+    """Picklable offspring variation for ``toolbox.map``: train, maybe prune, maybe mutate lr."""
+
+    def __init__(self, toolbox, gen: int, ngen: int, seed: int) -> None:
+        self.toolbox, self.gen, self.ngen, self.seed = toolbox, gen, ngen, seed
+
+    def __call__(self, task):
+        index, child = task
+        toolbox = self.toolbox
+        rng = derive_rng(self.seed, self.gen, index)
+        toolbox.train(child, rng=rng)
+        if hasattr(toolbox, "prune"):
+            probability = toolbox.prune_probability(self.gen, self.ngen) if hasattr(toolbox, "prune_probability") else 1.0
+            if rng.random() < probability:
+                toolbox.prune(child, rng=rng)
+        if hasattr(toolbox, "mutate_lr"):
+            toolbox.mutate_lr(child, rng=rng)
+        del child.fitness.values
+        return child
+
+
+def ea_one_plus_lambda(
+    individual,
+    toolbox,
+    lambda_: int = 1,
+    ngen: int = 400,
+    elitist: bool = False,
+    stats: Optional[tools.Statistics] = None,
+    halloffame: Optional[tools.HallOfFame] = None,
+    verbose: bool = __debug__,
+    seed: Optional[int] = None,
+    *,
+    checkpoint: Optional[str] = None,
+    checkpoint_every: int = 1,
+    resume: Optional[str] = None,
+    progress: bool = False,
+) -> tuple[list, tools.Logbook]:
+    """(1+λ)-style evolution of one autoencoder, the paper's canonical training.
+
+    ::
+
+        evaluate(parent)
+        for gen in 1..ngen:
+            offspring = [clone(parent) for _ in range(lambda_)]
+            for child in offspring:
+                train(child)                                   # one epoch
+                if random() < prune_probability(gen, ngen): prune(child)
+                mutate_lr(child)                               # if registered
+            evaluate(offspring)                                # via toolbox.map
+            parent = best(offspring + [parent] if elitist else offspring)
+
+    Toolbox aliases: ``clone``, ``train`` (e.g. :func:`mut_train` with data
+    bound), ``evaluate``, ``map``; optional ``prune``, ``prune_probability``
+    (always prune when absent), ``mutate_lr``. Bind data at registration:
+    guided pruning operators take their (training or validation) data there.
+    Variation runs through ``toolbox.map``, so λ children train in parallel
+    under SCOOP. Each child ``k`` of generation ``gen`` draws from a generator
+    derived from ``(seed, gen, k)``. λ = 1, non-elitist, is the paper's setting.
+
+    The logbook records ``gen``, ``nevals``, the *stats* fields over the
+    offspring (the parent at generation 0), and the parent's ``capacity`` and
+    learning rate ``lr``. Returns ``(population, logbook)``, the final parent
+    first in *population*.
+    """
+    lambda_ = check_int("lambda_", lambda_, minimum=1)
+    ngen = check_int("ngen", ngen, minimum=0)
+    check_int("checkpoint_every", checkpoint_every, minimum=1)
+    require_aliases(toolbox, ("clone", "train", "evaluate", "map"))
+    if not hasattr(individual, "fitness"):
+        raise TypeError(f"individual of type {type(individual).__name__} has no fitness; build it from a deap.creator class")
+    if hasattr(toolbox, "prune") and unbound_parameter(toolbox.prune, "data"):
+        raise ValueError("toolbox.prune needs data: bind it at registration, e.g. toolbox.register('prune', op, data=train)")
+    seed = new_seed() if seed is None else check_int("seed", seed, minimum=0)
+    config = dict(lambda_=lambda_, ngen=ngen, elitist=bool(elitist), seed=seed)
+    logbook = make_logbook(stats)
+    logbook.header += ["capacity", "lr"]
+    parent, population = individual, [individual]
+    if resume is not None:
+        state = load_checkpoint(resume, "ea_one_plus_lambda", config)
+        parent, population, logbook, start = state["parent"], state["population"], state["logbook"], state["gen"]
+        if halloffame is not None and state["halloffame"] is not None:
+            halloffame.update(state["halloffame"])
+    else:
+        if not parent.fitness.valid:
+            parent.fitness.values = toolbox.evaluate(parent)
+        if halloffame is not None:
+            halloffame.update([parent])
+        record = stats.compile([parent]) if stats else {}
+        logbook.record(gen=0, nevals=1, **record, capacity=capacity(parent), lr=parent.learning_rate)
+        start = 0
+        if verbose:
+            print(logbook.stream)
+
+    for gen in generation_range(start, ngen, progress, "(1+λ)"):
+        offspring = [toolbox.clone(parent) for _ in range(lambda_)]
+        offspring = list(toolbox.map(_Varier(toolbox, gen, ngen, seed), enumerate(offspring)))
+        for child, fitness in zip(offspring, toolbox.map(toolbox.evaluate, offspring)):
+            child.fitness.values = fitness
+        if halloffame is not None:
+            halloffame.update(offspring)
+        pool = offspring + [parent] if elitist else offspring
+        parent = tools.selBest(pool, 1)[0]
+        population = [parent] + [ind for ind in pool if ind is not parent]
+        record = stats.compile(offspring) if stats else {}
+        logbook.record(gen=gen, nevals=len(offspring), **record, capacity=capacity(parent), lr=parent.learning_rate)
+        if verbose:
+            print(logbook.stream)
+        if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen):
+            save_checkpoint(checkpoint, "ea_one_plus_lambda", config, dict(
+                parent=parent, population=population, logbook=logbook, gen=gen,
+                halloffame=list(halloffame) if halloffame is not None else None))
+    return population, logbook

@@ -1,0 +1,312 @@
+"""Spatial cooperative coevolution of encoders and decoders (after Lipizzaner / Lipi-AE)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from deap import tools
+
+from .._rng import derive_rng
+from .._validation import check_choice, check_int
+from ..capacity import capacity
+from ..datasets import DataSplits
+from ..network import MaskedAutoencoder
+from .checkpoint import load_checkpoint, save_checkpoint
+from .loop import generation_range, make_logbook, new_seed, require_aliases, unbound_parameter
+from .topology import TOPOLOGIES, Topology, make_topology
+
+__all__ = ["ea_spatial_coevolution", "SOLUTION_CONCEPTS", "UPDATES", "solution_scores", "tournament"]
+
+SOLUTION_CONCEPTS = ("best", "worst", "mean")
+UPDATES = ("sequential", "synchronous")
+_ORDER, _CELL = 0, 1  # keys that keep the per-generation random streams apart
+
+
+def solution_scores(scores: np.ndarray, concept: str) -> tuple[np.ndarray, np.ndarray]:
+    """Score of each encoder (row) and decoder (column) of a pair-loss matrix.
+
+    ``best`` takes the lowest loss over the partners (the paper's), ``worst``
+    the highest, ``mean`` the average.
+
+    >>> s = np.array([[0.1, 0.9], [0.5, 0.6]])
+    >>> solution_scores(s, "best")
+    (array([0.1, 0.5]), array([0.1, 0.6]))
+    """
+    reduce = {"best": np.min, "worst": np.max, "mean": np.mean}[check_choice("solution_concept", concept, SOLUTION_CONCEPTS)]
+    return reduce(scores, axis=1), reduce(scores, axis=0)
+
+
+def tournament(scores: np.ndarray, size: int, rng: np.random.Generator) -> int:
+    """Index of the lowest score among *size* distinct candidates drawn with *rng*.
+
+    >>> tournament(np.array([3.0, 1.0, 2.0]), 3, np.random.default_rng(0))
+    1
+    """
+    candidates = rng.choice(len(scores), size=size, replace=False)
+    return int(candidates[np.argmin(scores[candidates])])
+
+
+class _PairTrainer:
+    """Picklable task for ``toolbox.map``: train one pair, send back the pair and its generator."""
+
+    def __init__(self, train_pair) -> None:
+        self.train_pair = train_pair
+
+    def __call__(self, task):
+        encoder, decoder, data, rng = task
+        encoder, decoder = self.train_pair(encoder, decoder, data.train, rng=rng)
+        return encoder, decoder, rng
+
+
+class _Coevolution:
+    """State and steps of one run; :func:`ea_spatial_coevolution` drives it."""
+
+    def __init__(self, encoders, decoders, toolbox, ngen, data, topology, concept, tsize, update, seeds,
+                 score_batch_size):
+        self.encoders, self.decoders = list(encoders), list(decoders)
+        self.toolbox, self.ngen, self.topology = toolbox, ngen, topology
+        self.concept, self.tsize, self.update, self.seeds = concept, tsize, update, seeds
+        self.score_batch_size = score_batch_size
+        self.data = data if isinstance(data, (list, tuple)) else [data] * len(self.encoders)
+        self.prune_takes_data = hasattr(toolbox, "prune") and unbound_parameter(toolbox.prune, "data")
+
+    # -- random streams -------------------------------------------------
+    def _local(self, cell: int) -> tuple[int, int]:
+        trial = self.topology.trial_of(cell)
+        return trial, cell - trial * self.topology.cells_per_trial
+
+    def cell_rng(self, gen: int, cell: int) -> np.random.Generator:
+        trial, local = self._local(cell)
+        return derive_rng(self.seeds[trial], gen, _CELL, local)
+
+    def groups(self, gen: int) -> list[list[int]]:
+        """Cells updated together: all of them, or the k-th visited cell of every trial."""
+        if self.update == "synchronous":
+            return [list(range(self.topology.n_cells))]
+        orders = [
+            [self.topology.trial_cells(t)[i] for i in derive_rng(self.seeds[t], gen, _ORDER).permutation(
+                self.topology.cells_per_trial)]
+            for t in range(self.topology.trials)
+        ]
+        return [list(group) for group in zip(*orders)]
+
+    # -- one generation ---------------------------------------------------
+    def pair_scores(self, encoders, decoders, batch) -> np.ndarray:
+        if hasattr(self.toolbox, "evaluate_pairs"):
+            return np.asarray(torch.as_tensor(self.toolbox.evaluate_pairs(encoders, decoders, batch)).cpu(), dtype=float)
+        return np.array([[self.toolbox.evaluate_pair(e, d, batch)[0] for d in decoders] for e in encoders])
+
+    def select(self, gen: int, cell: int):
+        """Steps 1-4 of SPEC §5 up to the choice of a pair: score the neighbourhood, run tournaments."""
+        rng = self.cell_rng(gen, cell)
+        hood = self.topology.neighbourhoods[cell]
+        train = self.data[cell].train
+        rows = rng.choice(train.shape[0], size=min(self.score_batch_size, train.shape[0]), replace=False)
+        batch = train[torch.from_numpy(rows).to(train.device)]
+        encoders = [self.encoders[j] for j in hood]
+        decoders = [self.decoders[j] for j in hood]
+        enc_scores, dec_scores = solution_scores(self.pair_scores(encoders, decoders, batch), self.concept)
+        a, b = tournament(enc_scores, self.tsize, rng), tournament(dec_scores, self.tsize, rng)
+        return self.toolbox.clone(encoders[a]), self.toolbox.clone(decoders[b]), rng, len(hood) ** 2
+
+    def train(self, picks, cells):
+        encoders = [p[0] for p in picks]
+        decoders = [p[1] for p in picks]
+        rngs = [p[2] for p in picks]
+        if hasattr(self.toolbox, "train_pairs"):
+            self.toolbox.train_pairs(encoders, decoders, [self.data[c].train for c in cells], rngs)
+            return list(zip(encoders, decoders, rngs))
+        tasks = [(e, d, self.data[c], r) for e, d, c, r in zip(encoders, decoders, cells, rngs)]
+        return list(self.toolbox.map(_PairTrainer(self.toolbox.train_pair), tasks))
+
+    def vary(self, gen: int, cell: int, encoder, decoder, rng) -> None:
+        """Step 5: prune with the schedule's probability, then mutate the learning rates."""
+        if hasattr(self.toolbox, "prune"):
+            probability = self.toolbox.prune_probability(gen, self.ngen) if hasattr(
+                self.toolbox, "prune_probability") else 1.0
+            if rng.random() < probability:
+                extra = {"data": self.data[cell].train} if self.prune_takes_data else {}
+                self.toolbox.prune(MaskedAutoencoder(encoder, decoder), rng=rng, **extra)
+        if hasattr(self.toolbox, "mutate_lr"):
+            self.toolbox.mutate_lr(encoder, rng=rng)
+            self.toolbox.mutate_lr(decoder, rng=rng)
+
+    def assess(self, cell: int) -> None:
+        """Fitness of a cell's centre pair: its L1 on the cell's validation data."""
+        fitness = self.toolbox.evaluate_pair(self.encoders[cell], self.decoders[cell], self.data[cell].validation)
+        self.encoders[cell].fitness.values = fitness
+        self.decoders[cell].fitness.values = fitness
+
+    def step(self, gen: int) -> list[int]:
+        """One generation; returns the number of pair evaluations per trial."""
+        nevals = [0] * self.topology.trials
+        for group in self.groups(gen):
+            picks = [self.select(gen, cell) for cell in group]
+            for cell, pick in zip(group, picks):
+                nevals[self.topology.trial_of(cell)] += pick[3] + 1
+            for cell, (encoder, decoder, rng) in zip(group, self.train(picks, group)):
+                self.vary(gen, cell, encoder, decoder, rng)
+                self.encoders[cell], self.decoders[cell] = encoder, decoder
+                self.assess(cell)
+        return nevals
+
+    # -- reporting ----------------------------------------------------------
+    def best_cell(self, trial: int) -> int:
+        cells = self.topology.trial_cells(trial)
+        return min(cells, key=lambda c: self.encoders[c].fitness.values[0])
+
+    def record(self, logbook, gen, nevals, stats, halloffame) -> None:
+        for trial in range(self.topology.trials):
+            cells = self.topology.trial_cells(trial)
+            best = self.best_cell(trial)
+            encoder, decoder = self.encoders[best], self.decoders[best]
+            pair = MaskedAutoencoder(encoder, decoder)
+            train_l1 = self.toolbox.evaluate_pair(encoder, decoder, self.data[best].train)[0]
+            record = stats.compile([self.encoders[c] for c in cells]) if stats else {}
+            logbook.record(
+                gen=gen, trial=trial, nevals=nevals[trial], **record,
+                best_cell=best, best_train=train_l1, best_validation=encoder.fitness.values[0],
+                capacity=capacity(pair), capacity_encoder=capacity(encoder), capacity_decoder=capacity(decoder),
+                lr_encoder=encoder.learning_rate, lr_decoder=decoder.learning_rate,
+                mean_capacity_encoder=float(np.mean([capacity(self.encoders[c]) for c in cells])),
+                mean_capacity_decoder=float(np.mean([capacity(self.decoders[c]) for c in cells])),
+            )
+            if halloffame is not None:
+                pair.fitness = copy.deepcopy(encoder.fitness)
+                halloffame.update([pair])
+
+
+def _seeds(seed: Union[int, Sequence[int], None], trials: int) -> list[int]:
+    if seed is None:
+        return [new_seed() for _ in range(trials)]
+    if isinstance(seed, (list, tuple)):
+        if len(seed) != trials:
+            raise ValueError(f"seed lists {len(seed)} seeds but trials={trials}; give one seed per trial")
+        return [check_int(f"seed[{i}]", s, minimum=0) for i, s in enumerate(seed)]
+    base = check_int("seed", seed, minimum=0)
+    if trials == 1:
+        return [base]
+    return [int(s.generate_state(1, np.uint64)[0] >> np.uint64(1)) for s in np.random.SeedSequence(base).spawn(trials)]
+
+
+def ea_spatial_coevolution(
+    encoders: Sequence,
+    decoders: Sequence,
+    toolbox,
+    ngen: int,
+    data: Union[DataSplits, Sequence[DataSplits]],
+    radius: int = 1,
+    topology: Union[str, Topology] = "ring",
+    solution_concept: str = "best",
+    tournament_size: int = 2,
+    update: str = "sequential",
+    stats: Optional[tools.Statistics] = None,
+    halloffame: Optional[tools.HallOfFame] = None,
+    verbose: bool = __debug__,
+    seed: Union[int, Sequence[int], None] = None,
+    *,
+    trials: int = 1,
+    score_batch_size: int = 5,
+    checkpoint: Optional[str] = None,
+    checkpoint_every: int = 1,
+    resume: Optional[str] = None,
+    progress: bool = False,
+) -> tuple[list, list, tools.Logbook]:
+    """Spatial cooperative coevolution of encoders and decoders.
+
+    Cell ``i`` holds ``encoders[i]`` and ``decoders[i]`` (individuals with a
+    ``fitness``, each with its own learning rate). Every generation, for
+    every cell (in a random order per trial with ``update="sequential"``,
+    each seeing the newest state; all reading the previous generation with
+    ``"synchronous"``)::
+
+        hood = neighbourhood(cell)                       # ring or torus
+        S[a, b] = evaluate_pair(E[a], D[b], one batch)   # all pairs of hood
+        score E by concept(S[a, :]), D by concept(S[:, b])
+        e, d = clone(tournament(E)), clone(tournament(D))
+        train_pair(e, d, cell data)                      # one epoch
+        if random() < prune_probability(gen, ngen): prune(AE(e, d))
+        mutate_lr(e); mutate_lr(d)
+        cell = (e, d); fitness = evaluate_pair(e, d, validation)
+
+    Toolbox aliases: ``clone``, ``evaluate_pair`` (and optionally the
+    batched ``evaluate_pairs``), ``train_pair`` (or batched ``train_pairs``),
+    optional ``prune``, ``prune_probability``, ``mutate_lr``, and ``map``
+    (used to train the pairs of a group in parallel, e.g. SCOOP's
+    ``futures.map``). A ``prune`` operator that takes ``data`` gets the cell's
+    training data; it prunes the pair as one autoencoder.
+
+    *data* is one :class:`DataSplits` for all cells or a list with one per
+    cell. With ``trials=T`` the population holds T independent runs as
+    disjoint grids of ``len(encoders) // T`` cells, trial ``t`` seeded with
+    ``seed[t]`` (or seeds spawned from an int); each trial gives the same
+    results as running it alone. Every random draw comes from a generator
+    derived from (trial seed, generation, cell), so results do not depend on
+    which process did what. The logbook has one row per generation and
+    trial: ``gen``, ``trial``, ``nevals``, the *stats* fields (over the
+    trial's encoders) and the best pair's ``best_train``,
+    ``best_validation``, capacities and learning rates.
+
+    Returns ``(encoders, decoders, logbook)``.
+    """
+    ngen = check_int("ngen", ngen, minimum=0)
+    if len(encoders) != len(decoders):
+        raise ValueError(f"got {len(encoders)} encoders but {len(decoders)} decoders; each cell needs one of each")
+    if not len(encoders):
+        raise ValueError("encoders is empty: coevolution needs at least one cell")
+    check_choice("solution_concept", solution_concept, SOLUTION_CONCEPTS)
+    check_choice("update", update, UPDATES)
+    trials = check_int("trials", trials, minimum=1)
+    check_int("score_batch_size", score_batch_size, minimum=1)
+    check_int("checkpoint_every", checkpoint_every, minimum=1)
+    if not isinstance(topology, Topology):
+        check_choice("topology", topology, TOPOLOGIES)
+        topology = make_topology(topology, len(encoders), radius, trials)
+    elif topology.n_cells != len(encoders):
+        raise ValueError(f"topology has {topology.n_cells} cells but there are {len(encoders)} encoders")
+    hood = min(len(h) for h in topology.neighbourhoods)
+    tournament_size = check_int("tournament_size", tournament_size, minimum=1)
+    if tournament_size > hood:
+        raise ValueError(f"tournament_size={tournament_size} is larger than the neighbourhood ({hood} cells)")
+    if isinstance(data, (list, tuple)) and len(data) != len(encoders):
+        raise ValueError(f"data lists {len(data)} data sets for {len(encoders)} cells; give one or one per cell")
+    require_aliases(toolbox, ("clone", "evaluate_pair", "map"))
+    if not hasattr(toolbox, "train_pairs"):
+        require_aliases(toolbox, ("train_pair",))
+    for argument, population in (("encoders", encoders), ("decoders", decoders)):
+        if not all(hasattr(ind, "fitness") for ind in population):
+            raise TypeError(f"every member of {argument} needs a fitness (build them from a deap.creator class)")
+
+    seeds = _seeds(seed, topology.trials)
+    config = dict(ngen=ngen, n_cells=len(encoders), neighbourhoods=topology.neighbourhoods, trials=topology.trials,
+                  solution_concept=solution_concept, tournament_size=tournament_size, update=update, seeds=seeds,
+                  score_batch_size=score_batch_size)
+    run = _Coevolution(encoders, decoders, toolbox, ngen, data, topology, solution_concept, tournament_size,
+                       update, seeds, score_batch_size)
+    logbook = make_logbook(stats, extra=("trial",))
+    if resume is not None:
+        state = load_checkpoint(resume, "ea_spatial_coevolution", config)
+        run.encoders, run.decoders, logbook, start = state["encoders"], state["decoders"], state["logbook"], state["gen"]
+        if halloffame is not None and state["halloffame"] is not None:
+            halloffame.update(state["halloffame"])
+    else:
+        for cell in range(len(encoders)):
+            run.assess(cell)
+        run.record(logbook, 0, [topology.cells_per_trial] * topology.trials, stats, halloffame)
+        start = 0
+        if verbose:
+            print(logbook.stream)
+
+    for gen in generation_range(start, ngen, progress, "coevolution"):
+        nevals = run.step(gen)
+        run.record(logbook, gen, nevals, stats, halloffame)
+        if verbose:
+            print(logbook.stream)
+        if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen):
+            save_checkpoint(checkpoint, "ea_spatial_coevolution", config, dict(
+                encoders=run.encoders, decoders=run.decoders, logbook=logbook, gen=gen,
+                halloffame=list(halloffame) if halloffame is not None else None))
+    return run.encoders, run.decoders, logbook

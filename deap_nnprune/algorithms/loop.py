@@ -1,0 +1,52 @@
+"""Pieces shared by the algorithm loops: logbooks, progress, toolbox checks, seeds."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+from deap import tools
+from tqdm.auto import tqdm
+
+__all__: list[str] = []
+
+
+def make_logbook(stats: Optional[tools.Statistics], extra: Sequence[str] = ()) -> tools.Logbook:
+    """A logbook whose header starts like ``deap.algorithms``': gen, nevals, stats fields."""
+    logbook = tools.Logbook()
+    logbook.header = ["gen", *extra, "nevals"] + (list(stats.fields) if stats else [])
+    return logbook
+
+
+def require_aliases(toolbox, names: Iterable[str]) -> None:
+    """Refuse a toolbox that lacks an alias the algorithm calls, naming it."""
+    for name in names:
+        if not hasattr(toolbox, name):
+            raise ValueError(f"toolbox has no {name!r} alias; register one with toolbox.register({name!r}, ...)")
+
+
+def new_seed() -> int:
+    """A fresh random seed (for runs started without one); recorded so the run can be repeated."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def generation_range(start: int, ngen: int, progress: bool, description: str) -> Iterable[int]:
+    """Generations ``start+1 .. ngen``, with a tqdm bar when *progress* (quiet when not a TTY)."""
+    gens = range(start + 1, ngen + 1)
+    if not progress:
+        return gens
+    return tqdm(gens, desc=description, initial=start, total=ngen, disable=None, leave=False)
+
+
+def unbound_parameter(function: Callable, name: str) -> bool:
+    """Whether *function* (e.g. a toolbox alias, a partial) still expects argument *name*.
+
+    True when *name* is a parameter that registration did not bind: the
+    algorithm must pass it (coevolution passes each cell's data this way).
+    """
+    try:
+        parameter = inspect.signature(function).parameters.get(name)
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.default is inspect.Parameter.empty

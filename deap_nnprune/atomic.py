@@ -1,0 +1,52 @@
+"""Writing files so that a crash never leaves a truncated one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator, Union
+
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
+
+
+@contextmanager
+def atomic_open(path: Union[str, Path], mode: str = "w", **kwargs) -> Iterator[IO]:
+    """Open a temporary file beside *path*; rename it to *path* only on success.
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> with atomic_open(target) as handle:
+    ...     _ = handle.write("done")
+    >>> target.read_text()
+    'done'
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_bytes(path: Union[str, Path], data: bytes) -> None:
+    """Write *data* to *path* atomically."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path: Union[str, Path], text: str) -> None:
+    """Write *text* to *path* atomically (UTF-8)."""
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
