@@ -5,21 +5,28 @@ learning-rate operators follow ``deap.tools`` conventions; the algorithms
 (a (1+λ) loop and spatial cooperative coevolution) follow ``deap.algorithms``.
 """
 
-from . import datasets
+from . import algorithms, datasets, schedules
 from .capacity import capacity, count_alive
 from .compaction import CompactAutoencoder, compact
+from .crossover import cx_masked_uniform
 from .devices import resolve_device
 from .evaluation import NonFiniteOutputWarning, evaluate_l1, evaluate_l1_capacity, evaluate_pair
 from .network import DEFAULT_LEARNING_RATE, PRESETS, ArchitecturePreset, MaskedAutoencoder, MaskedLinear, MaskedMLP
+from .pruning import mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random, mut_prune_variance, validate_amount
+from .schedules import Scheduled
+from .training import batch_order, mut_learning_rate, mut_train, mut_train_pair
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "algorithms",
     "datasets",
+    "schedules",
     "capacity",
     "count_alive",
     "compact",
     "CompactAutoencoder",
+    "cx_masked_uniform",
     "resolve_device",
     "evaluate_l1",
     "evaluate_pair",
@@ -31,4 +38,14 @@ __all__ = [
     "ArchitecturePreset",
     "PRESETS",
     "DEFAULT_LEARNING_RATE",
+    "mut_prune_random",
+    "mut_prune_magnitude",
+    "mut_prune_variance",
+    "mut_prune_conjunctive",
+    "validate_amount",
+    "Scheduled",
+    "mut_train",
+    "mut_train_pair",
+    "mut_learning_rate",
+    "batch_order",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -86,10 +87,12 @@ def _to_sequential(stages: list[_Stage]) -> nn.Sequential:
     modules: list[nn.Module] = []
     for stage in stages:
         out_features, in_features = stage.weight.shape
-        linear = nn.utils.skip_init(
-            nn.Linear, in_features, out_features, bias=stage.has_bias,
-            device=stage.weight.device, dtype=stage.weight.dtype,
-        )
+        with warnings.catch_warnings():  # a layer left with no inputs warns that its init is a no-op
+            warnings.simplefilter("ignore", UserWarning)
+            linear = nn.utils.skip_init(
+                nn.Linear, in_features, out_features, bias=stage.has_bias,
+                device=stage.weight.device, dtype=stage.weight.dtype,
+            )
         with torch.no_grad():
             linear.weight.copy_(stage.weight)
             if stage.has_bias:

@@ -34,8 +34,8 @@ def cx_masked_uniform(
     >>> a, b = MaskedMLP((4, 3)), MaskedMLP((4, 3))
     >>> a.layers[0].weight_mask[0, 0] = 0
     >>> a, b = cx_masked_uniform(a, b, rng=np.random.default_rng(0))
-    >>> float(b.layers[0].weight_mask[0, 0]), float(b.layers[0].weight[0, 0])
-    (0.0, 0.0)
+    >>> float(b.layers[0].weight_mask[0, 0]), b.layers[0].weight[0, 0].item() == 0.0
+    (0.0, True)
     """
     indpb = check_float("indpb", indpb, low=0.0, high=1.0)
     layers1, layers2 = masked_layers(ind1), masked_layers(ind2)

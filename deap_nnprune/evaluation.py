@@ -58,7 +58,7 @@ def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_siz
         total += (forward(batch) - batch).abs().sum(dtype=torch.float64)
     value = total.item() / data.numel()
     if not math.isfinite(value):
-        warnings.warn("network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=3)
+        warnings.warn("network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=2)
         return math.inf
     return value
 

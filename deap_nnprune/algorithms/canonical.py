@@ -75,8 +75,8 @@ def ea_one_plus_lambda(
     derived from ``(seed, gen, k)``. λ = 1, non-elitist, is the paper's setting.
 
     The logbook records ``gen``, ``nevals``, the *stats* fields over the
-    offspring (the parent at generation 0), and the parent's ``capacity`` and
-    learning rate ``lr``. Returns ``(population, logbook)``, the final parent
+    offspring (the parent at generation 0), and the parent's ``fitness``
+    values, ``capacity`` and learning rate ``lr``. Returns ``(population, logbook)``, the final parent
     first in *population*.
     """
     lambda_ = check_int("lambda_", lambda_, minimum=1)
@@ -90,7 +90,7 @@ def ea_one_plus_lambda(
     seed = new_seed() if seed is None else check_int("seed", seed, minimum=0)
     config = dict(lambda_=lambda_, ngen=ngen, elitist=bool(elitist), seed=seed)
     logbook = make_logbook(stats)
-    logbook.header += ["capacity", "lr"]
+    logbook.header += ["fitness", "capacity", "lr"]
     parent, population = individual, [individual]
     if resume is not None:
         state = load_checkpoint(resume, "ea_one_plus_lambda", config)
@@ -103,7 +103,8 @@ def ea_one_plus_lambda(
         if halloffame is not None:
             halloffame.update([parent])
         record = stats.compile([parent]) if stats else {}
-        logbook.record(gen=0, nevals=1, **record, capacity=capacity(parent), lr=parent.learning_rate)
+        logbook.record(gen=0, nevals=1, **record, fitness=parent.fitness.values, capacity=capacity(parent),
+                       lr=parent.learning_rate)
         start = 0
         if verbose:
             print(logbook.stream)
@@ -119,7 +120,8 @@ def ea_one_plus_lambda(
         parent = tools.selBest(pool, 1)[0]
         population = [parent] + [ind for ind in pool if ind is not parent]
         record = stats.compile(offspring) if stats else {}
-        logbook.record(gen=gen, nevals=len(offspring), **record, capacity=capacity(parent), lr=parent.learning_rate)
+        logbook.record(gen=gen, nevals=len(offspring), **record, fitness=parent.fitness.values,
+                       capacity=capacity(parent), lr=parent.learning_rate)
         if verbose:
             print(logbook.stream)
         if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen):

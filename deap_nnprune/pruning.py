@@ -1,0 +1,393 @@
+"""Pruning operators: DEAP mutations that kill weights and biases for good.
+
+Every operator has the shape of a ``deap.tools`` mutation::
+
+    mut_prune_x(individual, [data,] *, params..., rng=None) -> (individual,)
+
+It changes *individual* (a :class:`~deap_nnprune.MaskedAutoencoder`, or one
+:class:`~deap_nnprune.MaskedMLP` half) in place and returns it in a 1-tuple;
+it never clones, never evaluates and never touches ``individual.fitness``.
+Bind parameters when registering:
+``toolbox.register("prune", mut_prune_random, amount=0.1)``.
+
+Each operator first *decides*, for every :class:`~deap_nnprune.MaskedLinear`
+layer (found by type), which entries die, and only then *applies* the
+decision with the one shared masking routine, so a bad argument never leaves
+an individual half pruned. Random draws come from ``rng``, a
+``numpy.random.Generator``; with ``rng=None`` a generator is seeded from
+torch's global generator (``torch.manual_seed`` makes such calls
+repeatable). Masks are drawn on the CPU and moved to the layer's device.
+
+**Alive neuron.** Neuron *j* of a layer (output unit *j*) is *alive* while
+at least one of its incoming entries is alive: a weight in row *j* of the
+weight matrix, or bias *j*. A neuron whose only alive entry is its bias
+still counts (it outputs a constant). An entry is alive while its mask is 1
+(in the regrowth compatibility mode, ``persistent_masks=False``: while it is
+non-zero).
+
+**Guard.** ``min_alive`` (default 1): after an operator, every layer keeps
+at least ``min(min_alive, neurons alive before)`` alive neurons, the output
+layer included. When a decision would leave fewer, enough of the neurons it
+would kill are spared, i.e. left untouched by this call: those with the
+largest summed magnitude of alive incoming weights and bias (lowest index on
+ties), a deterministic choice that keeps the strongest. So an operator may
+prune less than asked. ``min_alive=0`` turns the guard off.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ._masking import apply_keep, maskable_entries, masked_layers
+from ._rng import as_generator
+from ._validation import check_float, check_int
+from .activations import _input_width, _moments_by_layer, _outputs_by_layer
+from .evaluation import check_data
+from .network import MaskedLinear
+
+__all__ = [
+    "validate_amount",
+    "mut_prune_random",
+    "mut_prune_magnitude",
+    "mut_prune_variance",
+    "mut_prune_conjunctive",
+]
+
+# A decision: for one layer, a boolean "keep" array per entry name (True = may live).
+Decision = dict[str, np.ndarray]
+
+
+def validate_amount(amount: int | float, n_alive: int, argument: str = "amount") -> int:
+    """How many of *n_alive* entries to prune: the one rule for ``amount``.
+
+    As in ``torch.nn.utils.prune``: a float in [0, 1] is a fraction of the
+    alive entries, rounded with Python's ``round`` (half to even); an int
+    ``>= 0`` is a count and may not exceed *n_alive*. ``bool`` is refused.
+    Errors name *argument* and the bad value.
+
+    >>> validate_amount(0.25, 10), validate_amount(3, 10), validate_amount(1.0, 7)
+    (2, 3, 7)
+    >>> validate_amount(1.5, 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: amount must be a float in [0, 1] or an int >= 0, got 1.5
+    """
+    _check_amount(amount, argument)
+    if isinstance(amount, Integral):
+        if amount > n_alive:
+            raise ValueError(f"{argument}={amount!r} is more than the {n_alive} alive entries it would prune")
+        return int(amount)
+    return round(float(amount) * n_alive)
+
+
+def _check_amount(amount: int | float, argument: str = "amount") -> None:
+    """Type and range of ``amount``, before the number of alive entries is known."""
+    rule = f"{argument} must be a float in [0, 1] or an int >= 0"
+    if isinstance(amount, bool) or not isinstance(amount, Real):
+        raise TypeError(f"{rule}, got {amount!r} ({type(amount).__name__})")
+    if isinstance(amount, Integral):
+        if amount < 0:
+            raise ValueError(f"{rule}, got {amount!r}")
+    elif not (math.isfinite(float(amount)) and 0.0 <= float(amount) <= 1.0):
+        raise ValueError(f"{rule}, got {amount!r}")
+
+
+def _alive(layer: MaskedLinear, name: str) -> np.ndarray:
+    return layer.alive(name).cpu().numpy()
+
+
+def _neurons_alive(layer: MaskedLinear, decision: Optional[Decision] = None) -> np.ndarray:
+    """Boolean per output unit: any alive incoming weight or bias (after *decision*, if given)."""
+    alive = np.zeros(layer.out_features, dtype=bool)
+    for name, _ in maskable_entries(layer):
+        entries = _alive(layer, name)
+        if decision is not None:
+            entries = entries & decision[name]
+        alive |= entries.reshape(layer.out_features, -1).any(axis=1)
+    return alive
+
+
+def _strength(layer: MaskedLinear) -> np.ndarray:
+    """Summed |value| of each neuron's alive incoming weights and bias, in float64."""
+    total = np.zeros(layer.out_features)
+    for name, tensor in maskable_entries(layer):
+        values = np.abs(tensor.detach().cpu().double().numpy()) * _alive(layer, name)
+        total += values.reshape(layer.out_features, -1).sum(axis=1)
+    return total
+
+
+def _guard(layer: MaskedLinear, decision: Decision, min_alive: int) -> Decision:
+    """Spare the strongest doomed neurons until ``min(min_alive, alive before)`` stay alive."""
+    before = _neurons_alive(layer)
+    after = _neurons_alive(layer, decision)
+    short = min(min_alive, int(before.sum())) - int(after.sum())
+    if short > 0:
+        doomed = np.flatnonzero(before & ~after)
+        spared = doomed[np.argsort(-_strength(layer)[doomed], kind="stable")[:short]]
+        for keep in decision.values():
+            keep[spared] = True  # the first axis of a weight or bias is the output neuron
+    return decision
+
+
+def _apply(decisions: list[tuple[MaskedLinear, Decision]], min_alive: int) -> None:
+    for layer, decision in decisions:
+        decision = _guard(layer, decision, min_alive)
+        for name, keep in decision.items():
+            apply_keep(layer, name, torch.from_numpy(keep))
+
+
+def _check_min_alive(min_alive: int) -> int:
+    return check_int("min_alive", min_alive, minimum=0)
+
+
+def _kill_listed(shape: tuple[int, ...], flat_indices: np.ndarray) -> np.ndarray:
+    keep = np.ones(int(np.prod(shape)), dtype=bool)
+    keep[flat_indices] = False
+    return keep.reshape(shape)
+
+
+def mut_prune_random(
+    individual: nn.Module,
+    *,
+    amount: int | float = 0.1,
+    min_alive: int = 1,
+    rng: Optional[np.random.Generator] = None,
+) -> tuple[nn.Module]:
+    """Prune *amount* of the alive weights, and of the alive biases, of every layer at random.
+
+    Per layer, the weights and the biases are treated separately: of the
+    alive entries of each, :func:`validate_amount` entries (a fraction, or a
+    count) are chosen uniformly without replacement and killed. The guard
+    (see the module docstring) may spare some of them.
+
+    Parameters
+    ----------
+    individual:
+        An autoencoder or one half; changed in place.
+    amount:
+        Float in [0, 1] (fraction of alive entries) or int >= 0 (count per
+        weight matrix and per bias vector).
+    min_alive:
+        Fewest alive neurons a layer may be left with; 0 disables the guard.
+    rng:
+        ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
+
+    Returns
+    -------
+    ``(individual,)``, the same object.
+
+    >>> import numpy as np
+    >>> from deap_nnprune import MaskedMLP, capacity
+    >>> net = MaskedMLP((10, 10))
+    >>> mut_prune_random(net, amount=0.5, rng=np.random.default_rng(0))[0] is net
+    True
+    >>> capacity(net)   # 50 of 100 weights and 5 of 10 biases are left
+    0.5
+    """
+    min_alive = _check_min_alive(min_alive)
+    _check_amount(amount)
+    rng = as_generator(rng)
+    decisions = []
+    for layer in masked_layers(individual):
+        decision: Decision = {}
+        for name, tensor in maskable_entries(layer):
+            candidates = np.flatnonzero(_alive(layer, name))
+            k = validate_amount(amount, candidates.size)
+            chosen = rng.choice(candidates, size=k, replace=False) if k else candidates[:0]
+            decision[name] = _kill_listed(tuple(tensor.shape), chosen)
+        decisions.append((layer, decision))
+    _apply(decisions, min_alive)
+    return (individual,)
+
+
+def mut_prune_magnitude(
+    individual: nn.Module,
+    *,
+    amount: int | float = 0.1,
+    min_alive: int = 1,
+    rng: Optional[np.random.Generator] = None,
+) -> tuple[nn.Module]:
+    """Prune the alive entries with the smallest absolute value, per layer: the classic baseline.
+
+    Weights and biases are ranked separately; of each, :func:`validate_amount`
+    entries with the smallest ``|value|`` die (ties: lowest flat index
+    first). Deterministic: *rng* is accepted, and ignored, so that every
+    pruning operator can be called the same way by the algorithms.
+
+    >>> from deap_nnprune import MaskedMLP
+    >>> net = MaskedMLP((4, 1), bias=False)
+    >>> with torch.no_grad():
+    ...     _ = net.layers[0].weight.copy_(torch.tensor([[0.4, -0.1, 0.3, -0.2]]))
+    >>> _ = mut_prune_magnitude(net, amount=2)
+    >>> net.layers[0].weight_mask.tolist()
+    [[1.0, 0.0, 1.0, 0.0]]
+    """
+    min_alive = _check_min_alive(min_alive)
+    _check_amount(amount)
+    decisions = []
+    for layer in masked_layers(individual):
+        decision: Decision = {}
+        for name, tensor in maskable_entries(layer):
+            candidates = np.flatnonzero(_alive(layer, name))
+            k = validate_amount(amount, candidates.size)
+            magnitude = np.abs(tensor.detach().cpu().double().numpy().reshape(-1)[candidates])
+            chosen = candidates[np.argsort(magnitude, kind="stable")[:k]]
+            decision[name] = _kill_listed(tuple(tensor.shape), chosen)
+        decisions.append((layer, decision))
+    _apply(decisions, min_alive)
+    return (individual,)
+
+
+def _min_max(values: np.ndarray) -> Optional[np.ndarray]:
+    """*values* min–max normalised to [0, 1] in float64; ``None`` when max = min or not finite."""
+    values = values.astype(np.float64)
+    low = values.min()
+    spread = values.max() - low
+    if not (np.isfinite(spread) and spread > 0):
+        return None
+    return (values - low) / spread
+
+
+def mut_prune_variance(
+    individual: nn.Module,
+    data: Tensor,
+    *,
+    batch_size: Optional[int] = None,
+    min_alive: int = 1,
+    rng: Optional[np.random.Generator] = None,
+) -> tuple[nn.Module]:
+    """Activation-guided pruning: neurons whose output varies most lose the most.
+
+    One streaming pass of *data* (training or validation rows, never test
+    rows) gives the population standard deviation of every neuron's output
+    (after its activation; see :func:`deap_nnprune.activations.activation_std`).
+    Per layer the deviations are min–max normalised over all its neurons;
+    then every alive incoming weight and the bias of neuron *j* survive
+    independently with probability ``1 - normalised_std[j]``. The least
+    varying neuron loses nothing, the most varying one everything (unless
+    the guard spares it). A layer whose deviations are all equal (or not
+    finite) prunes nothing. As in the paper there is no ``amount``.
+
+    Parameters
+    ----------
+    individual:
+        An autoencoder or one half; changed in place.
+    data:
+        2-D tensor of input rows, the network's input width.
+    batch_size:
+        Rows per forward pass of the streaming pass (``None``: 256).
+    min_alive:
+        Fewest alive neurons a layer may be left with; 0 disables the guard.
+    rng:
+        ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
+
+    >>> import numpy as np
+    >>> from deap_nnprune import MaskedAutoencoder, capacity
+    >>> ae = MaskedAutoencoder.from_preset("paper", n_dim=16)
+    >>> _ = mut_prune_variance(ae, torch.rand(64, 16), rng=np.random.default_rng(0))
+    >>> capacity(ae) < 1.0
+    True
+    """
+    min_alive = _check_min_alive(min_alive)
+    check_data(data, _input_width(individual))
+    rng = as_generator(rng)
+    decisions = []
+    for layer, moments in _moments_by_layer(individual, data, batch_size):
+        normalised = _min_max(moments.std().cpu().numpy())
+        survive = np.ones(layer.out_features) if normalised is None else 1.0 - normalised
+        decision: Decision = {}
+        for name, tensor in maskable_entries(layer):
+            draws = rng.random(tuple(tensor.shape))
+            probability = survive.reshape((-1,) + (1,) * (tensor.dim() - 1))
+            decision[name] = draws < probability
+        decisions.append((layer, decision))
+    _apply(decisions, min_alive)
+    return (individual,)
+
+
+def _lexicase_survivors(outputs: np.ndarray, candidates: np.ndarray, threshold: float) -> np.ndarray:
+    """Filter *candidates* case by case (rows of *outputs*) until one or none is left."""
+    for case in outputs:
+        if candidates.sum() <= 1:
+            break
+        normalised = _min_max(case)
+        if normalised is not None:  # a case where every neuron outputs the same filters nothing
+            candidates = candidates & (normalised < threshold)
+    return candidates
+
+
+def mut_prune_conjunctive(
+    individual: nn.Module,
+    data: Tensor,
+    *,
+    threshold: float = 0.1,
+    n_cases: int = 100,
+    min_alive: int = 1,
+    rng: Optional[np.random.Generator] = None,
+) -> tuple[nn.Module]:
+    """Activation-guided, lexicase-like pruning of neurons that stay quiet on every case.
+
+    Draw ``min(n_cases, rows)`` rows of *data* without replacement, in
+    random order: the cases. Per case and layer, min–max normalise the
+    neurons' outputs (after the activation) over all the layer's neurons.
+    The candidates start as the layer's alive neurons; for each case in turn
+    only candidates whose normalised output is below *threshold* stay. The
+    filter stops as soon as one or none is left (a case on which all neurons
+    of the layer output the same value filters nothing). Every neuron left
+    loses its whole row: all incoming weights and its bias.
+
+    *data* must be training or validation data, never test data: the
+    operator chooses which neurons to remove from how they respond to these
+    rows, so the pruned network has been fitted to them, and a test loss
+    measured on the same rows would be optimistically biased. (The paper
+    authors' code drew these cases from the test set, leaking it.)
+
+    Parameters
+    ----------
+    individual:
+        An autoencoder or one half; changed in place.
+    data:
+        2-D tensor of input rows, the network's input width.
+    threshold:
+        In [0, 1]: a neuron passes a case when its normalised output is below it.
+    n_cases:
+        Most cases to draw (>= 1).
+    min_alive:
+        Fewest alive neurons a layer may be left with; 0 disables the guard.
+    rng:
+        ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
+
+    >>> import numpy as np
+    >>> from deap_nnprune import MaskedMLP
+    >>> net = MaskedMLP((2, 3), output_activation=torch.nn.ReLU)
+    >>> with torch.no_grad():   # neuron 1 never fires on positive inputs
+    ...     _ = net.layers[0].weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, -1.0], [0.0, 1.0]]))
+    ...     _ = net.layers[0].bias.zero_()
+    >>> _ = mut_prune_conjunctive(net, torch.rand(20, 2) + 0.5, rng=np.random.default_rng(0))
+    >>> net.layers[0].bias_mask.tolist()
+    [1.0, 0.0, 1.0]
+    """
+    min_alive = _check_min_alive(min_alive)
+    threshold = check_float("threshold", threshold, low=0.0, high=1.0)
+    n_cases = check_int("n_cases", n_cases, minimum=1)
+    check_data(data, _input_width(individual))
+    rng = as_generator(rng)
+    rows = rng.choice(data.shape[0], size=min(n_cases, data.shape[0]), replace=False)
+    cases = data[torch.from_numpy(rows).to(data.device)]
+    decisions = []
+    for layer, outputs in _outputs_by_layer(individual, cases):
+        doomed = _lexicase_survivors(outputs.cpu().numpy(), _neurons_alive(layer), threshold)
+        decision: Decision = {}
+        for name, tensor in maskable_entries(layer):
+            keep = np.ones(tuple(tensor.shape), dtype=bool)
+            keep[doomed] = False  # whole rows: the first axis is the output neuron
+            decision[name] = keep
+        decisions.append((layer, decision))
+    _apply(decisions, min_alive)
+    return (individual,)
