@@ -19,9 +19,13 @@ from torch import Tensor
 
 from ._validation import check_float, check_int
 
-__all__ = ["DataSplits", "binary_clustering", "load", "digits", "as_matrix", "SUPPORTED_SUFFIXES"]
+__all__ = ["DataSplits", "DataFileError", "binary_clustering", "load", "digits", "as_matrix", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".npy", ".npz", ".csv")
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be used; the message names the file and the problem."""
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
 
@@ -49,9 +53,9 @@ class DataSplits:
         return int(self.train.shape[1])
 
     def to(self, device: torch.device | str) -> "DataSplits":
-        """A copy with every tensor on *device*."""
+        """A copy with every tensor on *device* (a pickled copy is rebuilt on the CPU from its recipe)."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return DataSplits(move(self.train), move(self.validation), move(self.test), move(self.centres))
+        return DataSplits(move(self.train), move(self.validation), move(self.test), move(self.centres), self.recipe)
 
 
 @functools.lru_cache(maxsize=4)
@@ -181,7 +185,7 @@ def _read_csv(path: Path) -> np.ndarray:
     try:
         return frame.to_numpy(dtype=np.float32)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{path}: the CSV holds non-numeric values ({error})") from None
+        raise DataFileError(f"{path}: the CSV holds non-numeric values ({error})") from None
 
 
 def _read_npz(path: Path, key: Optional[str]) -> np.ndarray:
@@ -189,10 +193,10 @@ def _read_npz(path: Path, key: Optional[str]) -> np.ndarray:
         names = list(archive.files)
         if key is None:
             if len(names) != 1:
-                raise ValueError(f"{path}: holds arrays {names}; pass key=NAME to choose one")
+                raise DataFileError(f"{path}: holds arrays {names}; pass key=NAME to choose one")
             key = names[0]
         if key not in names:
-            raise ValueError(f"{path}: no array named {key!r}; it holds {names}")
+            raise DataFileError(f"{path}: no array named {key!r}; it holds {names}")
         return archive[key]
 
 
@@ -221,8 +225,10 @@ def load(
             array = _read_npz(path, key)
         else:
             array = _read_csv(path)
-    except (OSError, EOFError) as error:
-        raise ValueError(f"{path}: could not be read as {suffix} ({error})") from None
+    except DataFileError:
+        raise
+    except (OSError, EOFError, ValueError) as error:  # numpy and pandas report damage as any of these
+        raise DataFileError(f"{path}: could not be read as {suffix} ({type(error).__name__}: {error})") from None
     splits = split_rows(as_matrix(np.asarray(array), source=str(path)), split, seed, str(path))
     recipe = ("load", (("key", key), ("path", str(path.resolve())), ("seed", seed), ("split", tuple(split))))
     return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)

@@ -34,6 +34,13 @@ def check_data(data: Tensor, width: int, argument: str = "data", what: str = "ne
     return data
 
 
+def _dtype(module: nn.Module) -> torch.dtype:
+    """The floating dtype of a module's parameters: data of any dtype is cast to it."""
+    for param in module.parameters():
+        return param.dtype
+    return torch.get_default_dtype()
+
+
 @contextmanager
 def _placed(modules: Sequence[nn.Module], device: DeviceLike) -> Iterator[torch.device]:
     """Run on *device* (default: where the first module is), then put modules back."""
@@ -86,7 +93,8 @@ def evaluate_l1(
     if batch_size is not None:
         check_int("batch_size", batch_size, minimum=1)
     with _placed([individual], device) as target:
-        return (_mean_abs_error(individual, data.to(target), batch_size),)
+        data = data.to(device=target, dtype=_dtype(individual))
+        return (_mean_abs_error(individual, data, batch_size),)
 
 
 def evaluate_pair(
@@ -115,7 +123,8 @@ def evaluate_pair(
     if batch_size is not None:
         check_int("batch_size", batch_size, minimum=1)
     with _placed([encoder, decoder], device) as target:
-        return (_mean_abs_error(lambda x: decoder(encoder(x)), data.to(target), batch_size),)
+        data = data.to(device=target, dtype=_dtype(encoder))
+        return (_mean_abs_error(lambda x: decoder(encoder(x)), data, batch_size),)
 
 
 def evaluate_l1_capacity(

@@ -122,7 +122,8 @@ class MaskedLinear(nn.Linear):
         """The tensor the forward pass uses for ``"weight"`` or ``"bias"``."""
         param = getattr(self, name)
         if self.persistent_masks:
-            return param * getattr(self, f"{name}_mask")
+            # where, not a product: a pruned entry holding NaN or inf must still have no effect
+            return torch.where(getattr(self, f"{name}_mask") != 0, param, 0.0)
         return param
 
     def alive(self, name: str) -> Tensor:

@@ -87,7 +87,7 @@ def _run_adam(
     if not batches:
         return
     device = module_device(layers[0])
-    data = data.to(device)
+    data = data.to(device=device, dtype=layers[0].weight.dtype)
     entries = [(layer, name, lr) for layer, lr in zip(layers, lrs) for name, _ in maskable_entries(layer)]
     params = [getattr(layer, name) for layer, name, _ in entries]
     exp_avgs = [getattr(layer, f"{name}_exp_avg") for layer, name, _ in entries]

@@ -136,3 +136,10 @@ def test_guided_pruning_without_data_is_refused(data):
 def test_individual_without_fitness_is_refused(data):
     with pytest.raises(TypeError, match="fitness"):
         ea_one_plus_lambda(dnp.MaskedAutoencoder.from_preset("paper", N_DIM), toolbox(data), ngen=1, verbose=False)
+
+
+def test_unavailable_device_is_refused(data):
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    with pytest.raises(ValueError, match=r"cuda:7.*not available"):
+        ea_one_plus_lambda(parent(), toolbox(data), ngen=1, verbose=False, device="cuda:7")

@@ -221,3 +221,15 @@ def test_missing_toolbox_alias_is_named(data):
     tb.unregister("train_pair")
     with pytest.raises(ValueError, match="train_pair"):
         run(data, tb=tb)
+
+
+def test_explicit_cpu_device_runs(data):
+    encoders, _, logbook = run(data, ngen=1, device="cpu")
+    assert encoders[0].layers[0].weight.device.type == "cpu"
+
+
+def test_unavailable_device_is_refused_before_any_work(data):
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    with pytest.raises(ValueError, match=r"cuda:7.*not available"):
+        run(data, ngen=1, device="cuda:7")

@@ -9,6 +9,7 @@ from deap import tools
 from .._rng import derive_rng
 from .._validation import check_int
 from ..capacity import capacity
+from ..devices import DeviceLike, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .loop import generation_range, make_logbook, new_seed, require_aliases, unbound_parameter
 
@@ -51,6 +52,7 @@ def ea_one_plus_lambda(
     checkpoint_every: int = 1,
     resume: Optional[str] = None,
     progress: bool = False,
+    device: DeviceLike = None,
 ) -> tuple[list, tools.Logbook]:
     """(1+λ)-style evolution of one autoencoder, the paper's canonical training.
 
@@ -87,6 +89,8 @@ def ea_one_plus_lambda(
         raise TypeError(f"individual of type {type(individual).__name__} has no fitness; build it from a deap.creator class")
     if hasattr(toolbox, "prune") and unbound_parameter(toolbox.prune, "data"):
         raise ValueError("toolbox.prune needs data: bind it at registration, e.g. toolbox.register('prune', op, data=train)")
+    if device is not None:
+        individual = individual.to(resolve_device(device))
     seed = new_seed() if seed is None else check_int("seed", seed, minimum=0)
     config = dict(lambda_=lambda_, ngen=ngen, elitist=bool(elitist), seed=seed)
     logbook = make_logbook(stats)

@@ -13,6 +13,7 @@ from .._rng import derive_rng
 from .._validation import check_choice, check_int
 from ..capacity import capacity
 from ..datasets import DataSplits
+from ..devices import DeviceLike, resolve_device
 from ..network import MaskedAutoencoder
 from .checkpoint import load_checkpoint, save_checkpoint
 from .loop import generation_range, make_logbook, new_seed, require_aliases, unbound_parameter
@@ -214,6 +215,7 @@ def ea_spatial_coevolution(
     checkpoint_every: int = 1,
     resume: Optional[str] = None,
     progress: bool = False,
+    device: DeviceLike = None,
 ) -> tuple[list, list, tools.Logbook]:
     """Spatial cooperative coevolution of encoders and decoders.
 
@@ -250,6 +252,9 @@ def ea_spatial_coevolution(
     trial's encoders) and the best pair's ``best_train``,
     ``best_validation``, capacities and learning rates.
 
+    With *device* (``"cpu"``, ``"cuda"``, ``"cuda:N"``; checked up front)
+    the networks and data are moved there before the first generation.
+
     Returns ``(encoders, decoders, logbook)``.
     """
     ngen = check_int("ngen", ngen, minimum=0)
@@ -280,6 +285,11 @@ def ea_spatial_coevolution(
         if not all(hasattr(ind, "fitness") for ind in population):
             raise TypeError(f"every member of {argument} needs a fitness (build them from a deap.creator class)")
 
+    if device is not None:
+        target = resolve_device(device)
+        encoders = [e.to(target) for e in encoders]
+        decoders = [d.to(target) for d in decoders]
+        data = [d.to(target) for d in data] if isinstance(data, (list, tuple)) else data.to(target)
     seeds = _seeds(seed, topology.trials)
     config = dict(ngen=ngen, n_cells=len(encoders), neighbourhoods=topology.neighbourhoods, trials=topology.trials,
                   solution_concept=solution_concept, tournament_size=tournament_size, update=update, seeds=seeds,
