@@ -9,27 +9,16 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .network import MaskedAutoencoder, MaskedMLP
+from .network import EncoderDecoder, MaskedAutoencoder, MaskedMLP
 
 __all__ = ["compact", "CompactAutoencoder"]
 
 
-class CompactAutoencoder(nn.Module):
+class CompactAutoencoder(EncoderDecoder):
     """A plain dense autoencoder returned by :func:`compact`: ``decoder(encoder(x))``."""
 
-    def __init__(self, encoder: nn.Sequential, decoder: nn.Sequential) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.encoder(x)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.decoder(z)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.decoder(self.encoder(x))
+    encoder: nn.Sequential
+    decoder: nn.Sequential
 
 
 @dataclass

@@ -31,6 +31,7 @@ __all__ = [
     "MaskedLinear",
     "MaskedMLP",
     "MaskedAutoencoder",
+    "EncoderDecoder",
     "ArchitecturePreset",
     "PRESETS",
     "DEFAULT_LEARNING_RATE",
@@ -276,7 +277,25 @@ class MaskedMLP(nn.Module):
         return cls(**preset.half_arguments(n_dim, part), rng=rng)
 
 
-class MaskedAutoencoder(nn.Module):
+class EncoderDecoder(nn.Module):
+    """Any encoder followed by any decoder: ``forward(x) = decoder(encoder(x))``."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decoder(self.encoder(x))
+
+
+class MaskedAutoencoder(EncoderDecoder):
     """An encoder and a decoder, ``forward(x) = decoder(encoder(x))``.
 
     The halves are shared, not copied: ``MaskedAutoencoder(enc, dec).encoder
@@ -290,7 +309,6 @@ class MaskedAutoencoder(nn.Module):
     """
 
     def __init__(self, encoder: MaskedMLP, decoder: MaskedMLP) -> None:
-        super().__init__()
         for argument, half in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(half, MaskedMLP):
                 raise TypeError(f"{argument} must be a MaskedMLP, got {type(half).__name__}")
@@ -304,8 +322,7 @@ class MaskedAutoencoder(nn.Module):
                 f"decoder output width {decoder.out_features} does not match "
                 f"encoder input width {encoder.in_features}"
             )
-        self.encoder = encoder
-        self.decoder = decoder
+        super().__init__(encoder, decoder)
 
     @property
     def in_features(self) -> int:
@@ -325,15 +342,6 @@ class MaskedAutoencoder(nn.Module):
         value = check_float("learning_rate", value, low=0.0, low_open=True)
         self.encoder.learning_rate = value
         self.decoder.learning_rate = value
-
-    def encode(self, x: Tensor) -> Tensor:
-        return self.encoder(x)
-
-    def decode(self, z: Tensor) -> Tensor:
-        return self.decoder(z)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.decoder(self.encoder(x))
 
     def halves(self) -> tuple[MaskedMLP, MaskedMLP]:
         """The ``(encoder, decoder)`` pair, shared with this autoencoder."""

@@ -187,15 +187,6 @@ def mut_train(
     return (individual,)
 
 
-class _Pair(nn.Module):
-    def __init__(self, encoder: MaskedMLP, decoder: MaskedMLP) -> None:
-        super().__init__()
-        self.encoder, self.decoder = encoder, decoder
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.decoder(self.encoder(x))
-
-
 def mut_train_pair(
     encoder: MaskedMLP,
     decoder: MaskedMLP,
