@@ -17,22 +17,29 @@ __all__ = ["ea_one_plus_lambda"]
 
 
 class _Varier:
-    """Picklable offspring variation for ``toolbox.map``: train, maybe prune, maybe mutate lr."""
+    """Picklable offspring variation for ``toolbox.map``: train, maybe prune, maybe mutate lr.
+
+    It carries the operators it needs, not the toolbox: a toolbox holding
+    SCOOP's ``futures.map`` cannot be pickled.
+    """
 
     def __init__(self, toolbox, gen: int, ngen: int, seed: int) -> None:
-        self.toolbox, self.gen, self.ngen, self.seed = toolbox, gen, ngen, seed
+        self.train = toolbox.train
+        self.prune = getattr(toolbox, "prune", None)
+        self.prune_probability = getattr(toolbox, "prune_probability", None)
+        self.mutate_lr = getattr(toolbox, "mutate_lr", None)
+        self.gen, self.ngen, self.seed = gen, ngen, seed
 
     def __call__(self, task):
         index, child = task
-        toolbox = self.toolbox
         rng = derive_rng(self.seed, self.gen, index)
-        toolbox.train(child, rng=rng)
-        if hasattr(toolbox, "prune"):
-            probability = toolbox.prune_probability(self.gen, self.ngen) if hasattr(toolbox, "prune_probability") else 1.0
+        self.train(child, rng=rng)
+        if self.prune is not None:
+            probability = 1.0 if self.prune_probability is None else self.prune_probability(self.gen, self.ngen)
             if rng.random() < probability:
-                toolbox.prune(child, rng=rng)
-        if hasattr(toolbox, "mutate_lr"):
-            toolbox.mutate_lr(child, rng=rng)
+                self.prune(child, rng=rng)
+        if self.mutate_lr is not None:
+            self.mutate_lr(child, rng=rng)
         del child.fitness.values
         return child
 
