@@ -1,0 +1,126 @@
+"""Every bad input is refused with a clear error naming the argument (or file) and the value.
+
+One table over the public API; the command-line cases live at the end of the
+table and check the CLI's contract: non-zero exit, one line on stderr, no traceback.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from deap import base, creator
+
+import deap_nnprune as dnp
+from deap_nnprune.algorithms import CheckpointError, ea_one_plus_lambda, ea_spatial_coevolution
+
+N_DIM = 8
+DATA = dnp.datasets.binary_clustering(n_samples=8, n_dim=N_DIM, n_clusters=2, seed=0)
+
+
+def _ae():
+    return dnp.MaskedAutoencoder.from_preset("paper", N_DIM)
+
+
+def _pairs(n=3):
+    return ([creator.Encoder.from_preset("paper", N_DIM, "encoder") for _ in range(n)],
+            [creator.Decoder.from_preset("paper", N_DIM, "decoder") for _ in range(n)])
+
+
+def _coevolution_toolbox(**skip):
+    tb = base.Toolbox()
+    tb.register("evaluate_pair", dnp.evaluate_pair)
+    tb.register("train_pair", dnp.mut_train_pair)
+    for name in skip:
+        tb.unregister(name)
+    return tb
+
+
+def _file(tmp_path, name, content):
+    path = tmp_path / name
+    if isinstance(content, np.ndarray):
+        np.save(path, content) if name.endswith(".npy") else np.savez(path, content)
+    else:
+        path.write_text(content)
+    return path
+
+
+# (case id, callable taking tmp_path, expected exception, regex the message must match)
+API_CASES = [
+    ("missing data file", lambda p: dnp.datasets.load(p / "nope.npy"), FileNotFoundError, r"nope\.npy"),
+    ("unsupported extension", lambda p: dnp.datasets.load(_file(p, "d.txt", "1,0")), ValueError, r"d\.txt.*'\.txt'"),
+    ("data not 2-D", lambda p: dnp.datasets.load(_file(p, "d.npy", np.zeros(5))), ValueError, r"d\.npy.*2-D.*\(5,\)"),
+    ("NaN in data", lambda p: dnp.datasets.load(_file(p, "d.csv", "0,1\nnan,0\n")), ValueError, r"d\.csv.*NaN"),
+    ("values above 1", lambda p: dnp.datasets.load(_file(p, "d.csv", "0,1\n2,0\n0,0\n")), ValueError, r"d\.csv.*\[0, 2\]"),
+    ("too few rows for the split", lambda p: dnp.datasets.load(_file(p, "d.csv", "0,1\n1,0\n")), ValueError,
+     r"d\.csv.*2 rows.*empty"),
+    ("split not summing to 1", lambda p: dnp.datasets.load(_file(p, "d.csv", "0,1\n" * 10), split=(0.5, 0.1, 0.1)),
+     ValueError, r"sum to 1.*0\.5"),
+    ("negative split", lambda p: dnp.datasets.digits(split=(1.2, -0.1, -0.1)), ValueError, r"non-negative.*-0\.1"),
+    ("n_samples not a multiple", lambda p: dnp.datasets.binary_clustering(n_samples=10, n_clusters=3), ValueError,
+     r"n_samples=10.*n_clusters=3"),
+    ("n_dim zero", lambda p: dnp.datasets.binary_clustering(n_dim=0), ValueError, r"n_dim.*0"),
+    ("noise above 1", lambda p: dnp.datasets.binary_clustering(noise=1.5), ValueError, r"noise.*1\.5"),
+    ("unknown preset", lambda p: dnp.MaskedAutoencoder.from_preset("papr", N_DIM), ValueError,
+     r"'papr'.*paper, small, large.*Did you mean 'paper'"),
+    ("unknown preset override", lambda p: dnp.MaskedAutoencoder.from_preset("paper", N_DIM, width=3), TypeError,
+     r"'width'.*valid overrides"),
+    ("evaluation width mismatch", lambda p: dnp.evaluate_l1(_ae(), torch.rand(3, 5)), ValueError, r"width 5.*8"),
+    ("prune amount above 1", lambda p: dnp.mut_prune_random(_ae(), amount=1.5), ValueError, r"amount.*1\.5"),
+    ("prune amount negative", lambda p: dnp.mut_prune_magnitude(_ae(), amount=-1), ValueError, r"amount.*-1"),
+    ("prune count above alive", lambda p: dnp.mut_prune_random(_ae(), amount=10_000), ValueError,
+     r"amount=10000.*alive"),
+    ("conjunctive threshold", lambda p: dnp.mut_prune_conjunctive(_ae(), DATA.train, threshold=2.0), ValueError,
+     r"threshold.*2\.0"),
+    ("conjunctive n_cases", lambda p: dnp.mut_prune_conjunctive(_ae(), DATA.train, n_cases=0), ValueError,
+     r"n_cases.*0"),
+    ("variance batch_size", lambda p: dnp.mut_prune_variance(_ae(), DATA.train, batch_size=0), ValueError,
+     r"batch_size.*0"),
+    ("no masked layers", lambda p: dnp.mut_prune_random(torch.nn.Linear(2, 2)), TypeError, r"Linear"),
+    ("train epochs negative", lambda p: dnp.mut_train(_ae(), DATA.train, epochs=-1), ValueError, r"epochs.*-1"),
+    ("train lr not finite", lambda p: dnp.mut_train(_ae(), DATA.train, lr=float("inf")), ValueError, r"lr.*inf"),
+    ("lr mutation bounds", lambda p: dnp.mut_learning_rate(_ae(), low=1.0, high=0.1), ValueError,
+     r"low=1\.0.*high=0\.1"),
+    ("crossover shapes", lambda p: dnp.cx_masked_uniform(_ae(), dnp.MaskedAutoencoder.from_preset("small", N_DIM)),
+     ValueError, r"same shape"),
+    ("schedule p", lambda p: dnp.schedules.fixed(1, 10, p=-0.5), ValueError, r"p.*-0\.5"),
+    ("ngen negative", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), -1, DATA), ValueError,
+     r"ngen.*-1"),
+    ("lambda_ zero", lambda p: ea_one_plus_lambda(creator.AE.from_preset("paper", N_DIM), base.Toolbox(), lambda_=0),
+     ValueError, r"lambda_.*0"),
+    ("unknown solution concept", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA,
+                                                                  solution_concept="median"),
+     ValueError, r"solution_concept.*'best'.*'median'"),
+    ("unknown update", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA, update="async"),
+     ValueError, r"update.*'sequential'.*'async'"),
+    ("neighbourhood larger than ring", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA,
+                                                                        radius=2),
+     ValueError, r"radius=2.*3"),
+    ("tournament larger than neighbourhood", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1,
+                                                                              DATA, tournament_size=5),
+     ValueError, r"tournament_size=5.*3 cells"),
+    ("missing toolbox alias", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(evaluate_pair=1), 1,
+                                                               DATA),
+     ValueError, r"'evaluate_pair'"),
+    ("mismatched populations", lambda p: ea_spatial_coevolution(_pairs()[0], _pairs(2)[1], _coevolution_toolbox(), 1,
+                                                                DATA),
+     ValueError, r"3 encoders but 2 decoders"),
+    ("unavailable device", lambda p: dnp.resolve_device("cuda:7"), ValueError, r"cuda:7.*not available"),
+    ("invalid device", lambda p: dnp.resolve_device("gpu0"), ValueError, r"gpu0"),
+    ("missing checkpoint", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA,
+                                                            resume=str(p / "none.ckpt")),
+     CheckpointError, r"none\.ckpt.*no such file"),
+    ("truncated checkpoint", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA,
+                                                              resume=str(_file(p, "t.ckpt", "garbage"))),
+     CheckpointError, r"t\.ckpt.*cannot be read"),
+]
+
+
+@pytest.mark.parametrize("case, call, error, pattern", API_CASES, ids=[c[0] for c in API_CASES])
+def test_api_refuses_bad_input(tmp_path, case, call, error, pattern):
+    if case == "unavailable device" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has cuda:7")
+    with pytest.raises(error, match=pattern):
+        call(tmp_path)
