@@ -11,6 +11,12 @@ from typing import IO, Iterator, Union
 __all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_open(path: Union[str, Path], mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside *path*; rename it to *path* only on success.
@@ -31,6 +37,7 @@ def atomic_open(path: Union[str, Path], mode: str = "w", **kwargs) -> Iterator[I
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -16,7 +16,7 @@ from typing import Any, Union
 
 from ..atomic import atomic_write_bytes
 
-__all__ = ["save_checkpoint", "load_checkpoint", "config_hash", "CHECKPOINT_FORMAT", "CheckpointError"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "config_hash", "CHECKPOINT_FORMAT", "CheckpointError"]
 
 #: Bumped whenever the layout of a checkpoint changes.
 CHECKPOINT_FORMAT = 1
@@ -39,8 +39,12 @@ def save_checkpoint(path: Union[str, Path], algorithm: str, config: dict, state:
     atomic_write_bytes(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def load_checkpoint(path: Union[str, Path], algorithm: str, config: dict) -> dict[str, Any]:
-    """Load the state saved by :func:`save_checkpoint`, refusing a mismatch clearly."""
+def read_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
+    """The whole payload of a checkpoint (format, algorithm, config, state), format-checked.
+
+    For tools that inspect a checkpoint (which generation, which parent)
+    without resuming it; :func:`load_checkpoint` also checks the configuration.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: no such file")
@@ -51,6 +55,12 @@ def load_checkpoint(path: Union[str, Path], algorithm: str, config: dict) -> dic
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"checkpoint {path}: format {found!r}, expected {CHECKPOINT_FORMAT}")
+    return payload
+
+
+def load_checkpoint(path: Union[str, Path], algorithm: str, config: dict) -> dict[str, Any]:
+    """Load the state saved by :func:`save_checkpoint`, refusing a mismatch clearly."""
+    payload = read_checkpoint(path)
     if payload.get("algorithm") != algorithm:
         raise CheckpointError(f"checkpoint {path}: written by {payload.get('algorithm')!r}, not {algorithm!r}")
     if payload.get("config_hash") != config_hash(config):

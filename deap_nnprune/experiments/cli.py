@@ -1,0 +1,238 @@
+"""The command line: ``python -m deap_nnprune presets | show | run | report`` (also ``deap-nnprune``).
+
+Examples::
+
+    python -m deap_nnprune presets
+    python -m deap_nnprune show paper-coevolution-random-exponential --format toml
+    python -m deap_nnprune run --preset quick --out runs/quick
+    python -m deap_nnprune run --preset paper-coevolution-random-exponential --trials 30 --out runs/coev-random
+    python -m deap_nnprune report runs/quick runs/coev-random --out runs/report
+    python -m scoop -n 2 $(which deap-nnprune) run --preset quick --out runs/quick-scoop
+
+Bad input (an unknown preset or key, a bad value, a missing device, data
+file or run folder) gets one line on stderr and exit status 2, and nothing
+is written; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .config import ConfigError, apply_overrides, resolved, to_json, to_toml
+from .presets import PRESETS, get_preset
+
+__all__ = ["main", "build_parser", "CLIError"]
+
+PROG = "deap-nnprune"
+
+
+class CLIError(ValueError):
+    """A command-line mistake, reported as one line."""
+
+
+class RunFailure(RuntimeError):
+    """An error while the trials run (not bad input): exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (no usage block) and exit status 2."""
+
+    def error(self, message: str):
+        command = self.prog[len(PROG):].strip() if self.prog.startswith(PROG) else self.prog
+        raise CLIError(f"{command}: {message}" if command else message)
+
+
+def _integer(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser = _Parser(prog=PROG, description="Evolve and prune autoencoders: the paper's experiments and ours.",
+                     parents=[common])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    presets = commands.add_parser("presets", parents=[common], help="list the presets, one line each")
+    presets.set_defaults(func=_presets)
+
+    show = commands.add_parser("show", parents=[common], help="print a preset's full configuration")
+    show.add_argument("preset", metavar="PRESET")
+    show.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                      help="override a setting, e.g. training.lr=1e-3 (dotted keys; repeatable)")
+    show.add_argument("--format", choices=("json", "toml"), default="json", help="output format (default json)")
+    show.set_defaults(func=_show)
+
+    run = commands.add_parser("run", parents=[common], help="run the trials of a preset and write a run folder",
+                              description="Run N trials of a preset; see `show PRESET` for the settings --set changes.")
+    run.add_argument("--preset", required=True, metavar="NAME", help="a preset from `presets`")
+    run.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                     help="override settings, e.g. --set training.lr=1e-3 algorithm.cells=5")
+    run.add_argument("--trials", type=_integer(1), help="number of independent trials (run.trials)")
+    run.add_argument("--epochs", type=_integer(0), help="epochs (generations) per trial (algorithm.epochs)")
+    run.add_argument("--seed", type=_integer(0), help="root seed; trial seeds are spawned from it (run.seed)")
+    run.add_argument("--device", help="torch device: cpu, cuda, cuda:N (run.device)")
+    run.add_argument("--data", metavar="FILE|binary_clustering|digits",
+                     help="data: the paper's generator, scikit-learn's digits, or a .npy/.npz/.csv file")
+    run.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/PRESET)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in --out: keep finished trials, restart others from their checkpoints")
+    run.add_argument("--overwrite", action="store_true", help="replace the run files in a non-empty --out")
+    run.add_argument("--batch-trials", action="store_true",
+                     help="coevolution: run all trials as one population (faster; results may differ from "
+                          "one-trial-per-task runs in the last float bits)")
+    run.add_argument("--checkpoint-every", type=_integer(1), metavar="N",
+                     help="write each trial's checkpoint every N epochs (run.checkpoint_every)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)
+
+    report = commands.add_parser("report", parents=[common], help="tables, statistics and figures of run folders")
+    report.add_argument("dirs", nargs="+", type=Path, metavar="DIR",
+                        help="run folders, or folders holding run folders")
+    report.add_argument("--out", type=Path, metavar="REPORT_DIR", help="where to write (default: DIR/report)")
+    report.set_defaults(func=_report)
+    return parser
+
+
+# -- commands ------------------------------------------------------------------------
+def _presets(args, argv) -> int:
+    width = max(map(len, PRESETS))
+    for name, config in PRESETS.items():
+        print(f"{name:<{width}}  {config.description}")
+    return 0
+
+
+def _show(args, argv) -> int:
+    config = resolved(apply_overrides(get_preset(args.preset), args.set))
+    print(to_toml(config) if args.format == "toml" else to_json(config), end="")
+    return 0
+
+
+def _config_from_args(args):
+    config = apply_overrides(get_preset(args.preset), args.set)
+    run, algorithm, data = config.run, config.algorithm, config.data
+    try:
+        if args.trials is not None:
+            run = replace(run, trials=args.trials)
+        if args.seed is not None:
+            run = replace(run, seed=args.seed)
+        if args.device is not None:
+            run = replace(run, device=args.device)
+        if args.batch_trials:
+            run = replace(run, batch_trials=True)
+        if args.checkpoint_every is not None:
+            run = replace(run, checkpoint_every=args.checkpoint_every)
+        if args.epochs is not None:
+            algorithm = replace(algorithm, epochs=args.epochs)
+        if args.data is not None:
+            source = args.data if args.data in ("binary_clustering", "digits") else str(Path(args.data).absolute())
+            if source not in ("binary_clustering", "digits") and not Path(source).is_file():
+                raise CLIError(f"--data {args.data}: no such file (or use binary_clustering or digits)")
+            data = replace(data, source=source)
+        return replace(config, run=run, algorithm=algorithm, data=data)
+    except (TypeError, ConfigError) as error:
+        raise CLIError(str(error)) from None
+
+
+def _summary(frames, out: Path, name: str) -> str:
+    final = frames["final"]
+    q = final.test_l1.quantile([0.25, 0.5, 0.75])
+    return (f"{name}: {len(final)} trial(s), test L1 median {q[0.5]:.4f} (IQR {q[0.25]:.4f}-{q[0.75]:.4f}), "
+            f"capacity median {final.capacity.median():.3f}; results in {out}")
+
+
+def _run(args, argv) -> int:
+    from . import runner
+
+    config = _config_from_args(args)
+    out = args.out if args.out is not None else Path("runs") / config.name
+    plan = runner.prepare(config, out, resume=args.resume, overwrite=args.overwrite, command=argv)
+    try:
+        frames = runner.execute(plan, quiet=args.quiet)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished trials and checkpoints are kept in {plan.out}. Resume with:\n"
+              f"  {runner.resume_command(argv)}", file=sys.stderr, flush=True)
+        return 130
+    except Exception as error:
+        raise RunFailure(f"{type(error).__name__}: {error}") from error
+    print(_summary(frames, plan.out, config.name))
+    return 0
+
+
+def _report(args, argv) -> int:
+    from . import report
+
+    path = report.write_report(args.dirs, args.out)
+    print(f"report written to {path}")
+    return 0
+
+
+# -- entry point ---------------------------------------------------------------------
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failure during a run, 2 bad input, 130 Ctrl-C).
+
+    Under ``python -m scoop`` the root process ends here with ``os._exit``:
+    SCOOP would otherwise print a traceback for the console script's
+    ``SystemExit``. (SCOOP 0.7.2's launcher itself exits 0 whatever the root's
+    status; the one-line error message is still printed.)
+    """
+    code = _main(argv)
+    if _scoop_origin():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _scoop_origin() -> bool:
+    scoop = sys.modules.get("scoop")
+    return bool(scoop is not None and getattr(scoop, "IS_RUNNING", False) and getattr(scoop, "IS_ORIGIN", False))
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except CLIError as error:
+        if debug:
+            raise
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    from ..algorithms.checkpoint import CheckpointError
+
+    bad_input = (CLIError, ConfigError, CheckpointError, ValueError, TypeError, FileNotFoundError, ImportError)
+    try:
+        return args.func(args, argv)
+    except bad_input as error:
+        if debug:
+            raise
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a failure during the work itself: one line, the traceback with --debug
+        if debug:
+            raise
+        print(f"{PROG}: error: {_one_line(error)} (run again with --debug for the traceback)",
+              file=sys.stderr)
+        return 1

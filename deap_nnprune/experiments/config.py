@@ -1,0 +1,408 @@
+"""Typed configuration of an experiment: one small frozen dataclass per concern.
+
+An :class:`ExperimentConfig` composes the data, the network, the training,
+the pruning, the algorithm and the run (trials, seed, device). Every field
+is checked when a config is built, so a bad value is refused with a message
+that names the dotted key (``training.lr``) and the value. Command-line
+overrides are dotted ``key=value`` strings, parsed by the field's type::
+
+    >>> from deap_nnprune.experiments.presets import get_preset
+    >>> config = apply_overrides(get_preset("quick"), ["training.lr=1e-2", "algorithm.cells=4"])
+    >>> config.training.lr, config.algorithm.cells
+    (0.01, 4)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from .. import schedules
+from .._validation import check_choice, check_float, check_int
+from ..network import PRESETS as ARCHITECTURES
+
+__all__ = [
+    "DataConfig", "NetworkConfig", "TrainingConfig", "PruningConfig", "AlgorithmConfig", "RunConfig",
+    "ExperimentConfig", "ConfigError", "apply_overrides", "valid_keys", "to_dict", "from_dict", "to_json",
+    "to_toml", "identity", "resolved", "BASE_PROBABILITY", "OPERATORS",
+]
+
+OPERATORS = ("none", "random", "magnitude", "variance", "conjunctive")
+#: The paper's base pruning probabilities (SPEC §4); magnitude (beyond the paper) like random.
+BASE_PROBABILITY = {"random": 0.5, "conjunctive": 0.5, "magnitude": 0.5, "variance": 0.1}
+GENERATED_DATA = ("binary_clustering", "digits")
+
+
+class ConfigError(ValueError):
+    """A configuration value, key or combination that cannot run."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from: the paper's generator, scikit-learn's digits or a file.
+
+    ``source`` is ``binary_clustering``, ``digits`` or a path to a ``.npy``,
+    ``.npz`` or ``.csv`` matrix of values in [0, 1]. The generator uses
+    ``n_samples`` rows per split, ``n_dim``, ``n_clusters``, ``noise`` and
+    ``seed`` (the data is the same for every trial, so configurations are
+    compared on the same data); digits and files are shuffled with ``seed``
+    and cut by ``split`` (an ``.npz`` with several arrays needs ``key``).
+    """
+
+    source: str = "binary_clustering"
+    n_samples: int = 1000
+    n_dim: int = 1000
+    n_clusters: int = 10
+    noise: float = 0.05
+    seed: int = 0
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    key: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source:
+            raise ConfigError(f"data.source must be binary_clustering, digits or a file path, got {self.source!r}")
+        check_int("data.n_samples", self.n_samples, minimum=1)
+        check_int("data.n_dim", self.n_dim, minimum=1)
+        check_int("data.n_clusters", self.n_clusters, minimum=1)
+        check_float("data.noise", self.noise, low=0.0, high=1.0)
+        check_int("data.seed", self.seed, minimum=0)
+        if len(self.split) != 3 or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) <= 0:
+            raise ConfigError(f"data.split must be three positive fractions summing to 1, got {self.split!r}")
+        if self.source == "binary_clustering" and self.n_samples % self.n_clusters:
+            raise ConfigError(f"data.n_samples must be a multiple of data.n_clusters ({self.n_clusters}) so every "
+                              f"centre is used equally often, got {self.n_samples}")
+        if self.source not in GENERATED_DATA and Path(self.source).suffix.lower() not in (".npy", ".npz", ".csv"):
+            raise ConfigError(f"data.source must be binary_clustering, digits or a .npy/.npz/.csv file, "
+                              f"got {self.source!r}")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The autoencoder: an architecture of :data:`deap_nnprune.PRESETS` and the mask mode.
+
+    ``persistent_masks=False`` is the authors' behaviour: pruning zeroes
+    weights once and training may regrow them.
+    """
+
+    architecture: str = "paper"
+    persistent_masks: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice("network.architecture", self.architecture, tuple(ARCHITECTURES))
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Adam on mini-batches, one epoch per generation.
+
+    ``optimizer_state="fresh_per_batch"`` restarts Adam on every batch (the
+    authors' coevolution code). ``lr_mutation_sigma > 0`` adds the paper's
+    Gaussian learning-rate random walk after every training. ``lr_decay_every``
+    (canonical only) multiplies the rate by ``lr_gamma`` every that fraction
+    of the run (0.25: every quarter, the paper's canonical StepLR); 0 keeps it.
+    """
+
+    lr: float = 1e-3
+    batch_size: int = 5
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 0.0
+    optimizer_state: str = "persistent"
+    lr_mutation_sigma: float = 0.0
+    lr_decay_every: float = 0.0
+    lr_gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_float("training.lr", self.lr, low=0.0, high=10.0, low_open=True)
+        check_int("training.batch_size", self.batch_size, minimum=1)
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"training.betas must be two numbers in [0, 1), got {self.betas!r}")
+        check_float("training.weight_decay", self.weight_decay, low=0.0)
+        check_choice("training.optimizer_state", self.optimizer_state, ("persistent", "fresh_per_batch"))
+        check_float("training.lr_mutation_sigma", self.lr_mutation_sigma, low=0.0)
+        check_float("training.lr_decay_every", self.lr_decay_every, low=0.0, high=1.0)
+        check_float("training.lr_gamma", self.lr_gamma, low=0.0, high=1.0, low_open=True)
+
+
+@dataclass(frozen=True)
+class PruningConfig:
+    """A pruning operator fired with a schedule's probability.
+
+    ``p=None`` means the paper's base probability for the operator (0.5
+    random, conjunctive and magnitude; 0.1 variance; 1.0 for ``prune_after``).
+    ``amount`` is the fraction random and magnitude pruning remove;
+    ``threshold`` and ``n_cases`` belong to conjunctive pruning; every
+    operator keeps at least ``min_alive`` neurons per layer.
+    """
+
+    operator: str = "none"
+    schedule: str = "exponential"
+    p: Optional[float] = None
+    amount: float = 0.1
+    threshold: float = 0.1
+    n_cases: int = 100
+    min_alive: int = 1
+
+    def __post_init__(self) -> None:
+        check_choice("pruning.operator", self.operator, OPERATORS)
+        check_choice("pruning.schedule", self.schedule, tuple(schedules.SCHEDULES))
+        if self.p is not None:
+            check_float("pruning.p", self.p, low=0.0, high=1.0)
+        check_float("pruning.amount", self.amount, low=0.0, high=1.0)
+        check_float("pruning.threshold", self.threshold, low=0.0, high=1.0)
+        check_int("pruning.n_cases", self.n_cases, minimum=1)
+        check_int("pruning.min_alive", self.min_alive, minimum=0)
+
+    @property
+    def base_probability(self) -> float:
+        """``p``, or the paper's value for this operator and schedule when ``p`` is None."""
+        if self.p is not None:
+            return self.p
+        if self.schedule == "prune_after":
+            return 1.0
+        return BASE_PROBABILITY.get(self.operator, 0.5)
+
+
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    """The evolutionary loop: ``coevolution`` (spatial, cells on a grid) or ``canonical`` ((1+λ)).
+
+    One generation is one training epoch. Coevolution uses ``cells``,
+    ``topology`` (``ring`` or ``torus``), ``radius``, ``neighbourhood`` (torus:
+    ``moore`` or ``von_neumann``), ``solution_concept``, ``tournament_size``,
+    ``update`` (``sequential``, the paper's, or ``synchronous``) and
+    ``score_batch_size``; canonical uses ``offspring`` (λ) and ``elitist``.
+    """
+
+    name: str = "coevolution"
+    epochs: int = 400
+    cells: int = 10
+    topology: str = "ring"
+    radius: int = 1
+    neighbourhood: str = "moore"
+    solution_concept: str = "best"
+    tournament_size: int = 2
+    update: str = "sequential"
+    score_batch_size: int = 5
+    offspring: int = 1
+    elitist: bool = False
+
+    def __post_init__(self) -> None:
+        check_choice("algorithm.name", self.name, ("coevolution", "canonical"))
+        check_int("algorithm.epochs", self.epochs, minimum=0)
+        check_int("algorithm.cells", self.cells, minimum=1)
+        check_choice("algorithm.topology", self.topology, ("ring", "torus"))
+        check_int("algorithm.radius", self.radius, minimum=0)
+        check_choice("algorithm.neighbourhood", self.neighbourhood, ("moore", "von_neumann"))
+        check_choice("algorithm.solution_concept", self.solution_concept, ("best", "worst", "mean"))
+        check_int("algorithm.tournament_size", self.tournament_size, minimum=1)
+        check_choice("algorithm.update", self.update, ("sequential", "synchronous"))
+        check_int("algorithm.score_batch_size", self.score_batch_size, minimum=1)
+        check_int("algorithm.offspring", self.offspring, minimum=1)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How trials run: how many, their seeds' root, the device and checkpoints.
+
+    ``batch_trials`` runs all coevolution trials as disjoint grids of one
+    population (faster, but results can differ from one-trial-per-task runs
+    in the last float bits). ``engine`` is ``auto`` (the batched engine of
+    :mod:`deap_nnprune.batched` when installed), ``batched`` or ``eager``.
+    ``threads`` sets torch's intra-op threads in every process (0: torch's
+    default); on a busy machine 1 is often fastest for small networks.
+    """
+
+    trials: int = 10
+    seed: int = 0
+    device: str = "cpu"
+    batch_trials: bool = False
+    engine: str = "auto"
+    threads: int = 0
+    checkpoint_every: int = 10
+    keep_checkpoints: bool = False
+
+    def __post_init__(self) -> None:
+        check_int("run.trials", self.trials, minimum=1)
+        check_int("run.seed", self.seed, minimum=0)
+        if not isinstance(self.device, str) or not self.device:
+            raise ConfigError(f"run.device must be a device name such as cpu or cuda:0, got {self.device!r}")
+        check_choice("run.engine", self.engine, ("auto", "batched", "eager"))
+        check_int("run.threads", self.threads, minimum=0)
+        check_int("run.checkpoint_every", self.checkpoint_every, minimum=1)
+
+
+SECTIONS = ("data", "network", "training", "pruning", "algorithm", "run")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment; ``name`` and ``description`` label it in outputs and reports."""
+
+    name: str
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    pruning: PruningConfig = field(default_factory=PruningConfig)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        algorithm = self.algorithm
+        if self.training.lr_decay_every and algorithm.name != "canonical":
+            raise ConfigError("training.lr_decay_every > 0 is only supported with algorithm.name=canonical")
+        if algorithm.name == "coevolution":
+            _check_grid(algorithm)
+
+
+def _check_grid(algorithm: AlgorithmConfig) -> None:
+    from ..algorithms.topology import make_topology
+
+    try:
+        topology = make_topology(algorithm.topology, algorithm.cells, algorithm.radius,
+                                 neighbourhood=algorithm.neighbourhood)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"algorithm: {error} (algorithm.cells={algorithm.cells}, "
+                          f"algorithm.radius={algorithm.radius})") from None
+    hood = min(len(h) for h in topology.neighbourhoods)
+    if algorithm.tournament_size > hood:
+        raise ConfigError(f"algorithm.tournament_size={algorithm.tournament_size} is larger than the "
+                          f"neighbourhood ({hood} cells)")
+
+
+# -- dictionaries, JSON, TOML ---------------------------------------------------
+def to_dict(config: ExperimentConfig) -> dict:
+    """A JSON-able nested dict (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def from_dict(data: dict) -> ExperimentConfig:
+    """The inverse of :func:`to_dict`; unknown keys are refused."""
+    sections = {}
+    for name in SECTIONS:
+        cls = _section_class(name)
+        values = dict(data.get(name, {}))
+        hints = typing.get_type_hints(cls)
+        for key, value in values.items():
+            if key not in hints:
+                raise ConfigError(f"unknown key {name}.{key}")
+            if isinstance(value, list):
+                values[key] = tuple(value)
+        sections[name] = cls(**values)
+    return ExperimentConfig(name=data["name"], description=data.get("description", ""), **sections)
+
+
+def to_json(config: ExperimentConfig) -> str:
+    return json.dumps(to_dict(config), indent=2) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def to_toml(config: ExperimentConfig) -> str:
+    """The config as TOML (a ``None`` value is written as a comment: TOML has no null)."""
+    data = to_dict(config)
+    lines = [f"name = {_toml_value(data['name'])}", f"description = {_toml_value(data['description'])}"]
+    for section in SECTIONS:
+        lines += ["", f"[{section}]"]
+        for key, value in data[section].items():
+            lines.append(f"# {key} = (none)" if value is None else f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def identity(config: ExperimentConfig) -> dict:
+    """The settings that change results: what ``--resume`` compares.
+
+    Leaves out the description, how often checkpoints are written and whether
+    they are kept.
+    """
+    data = to_dict(config)
+    data.pop("description", None)
+    for key in ("checkpoint_every", "keep_checkpoints"):
+        data["run"].pop(key, None)
+    return data
+
+
+def resolved(config: ExperimentConfig) -> ExperimentConfig:
+    """*config* with the defaults that depend on other fields made explicit (``pruning.p``)."""
+    if config.pruning.p is None:
+        config = replace(config, pruning=replace(config.pruning, p=config.pruning.base_probability))
+    return config
+
+
+# -- --set overrides ------------------------------------------------------------
+def _section_class(name: str) -> type:
+    return typing.get_type_hints(ExperimentConfig)[name]
+
+
+def valid_keys() -> list[str]:
+    """Every dotted key ``--set`` accepts, e.g. ``training.lr``."""
+    return [f"{section}.{f.name}" for section in SECTIONS for f in fields(_section_class(section))]
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _parse(key: str, kind: Any, text: str) -> Any:
+    """Convert *text* to the type *kind* of the field *key*."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is typing.Union and type(None) in args:
+        if text.strip().lower() in ("none", "null", ""):
+            return None
+        return _parse(key, next(a for a in args if a is not type(None)), text)
+    if origin is tuple:
+        parts = [p for p in text.strip().strip("[]()").split(",") if p.strip()]
+        if len(parts) != len(args):
+            raise ConfigError(f"--set {key}={text}: expected {len(args)} comma-separated numbers")
+        return tuple(_parse(key, a, p) for a, p in zip(args, parts))
+    text = text.strip()
+    if kind is bool:
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise ConfigError(f"--set {key}={text}: expected true or false")
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"--set {key}={text}: expected an integer") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"--set {key}={text}: expected a number") from None
+    return text
+
+
+def apply_overrides(config: ExperimentConfig, assignments: Sequence[str]) -> ExperimentConfig:
+    """Apply ``key=value`` strings to *config*; refuse unknown keys and bad values clearly."""
+    keys = valid_keys()
+    changes: dict[str, dict[str, Any]] = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        key = key.strip()
+        if not sep:
+            raise ConfigError(f"--set {assignment!r}: expected key=value, e.g. training.lr=1e-3")
+        if key not in keys:
+            close = difflib.get_close_matches(key, keys, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"--set {key}: unknown key{hint}; valid keys: {', '.join(keys)}")
+        section, name = key.split(".", 1)
+        kind = typing.get_type_hints(_section_class(section))[name]
+        changes.setdefault(section, {})[name] = _parse(key, kind, text)
+    try:
+        sections = {s: replace(getattr(config, s), **values) for s, values in changes.items()}
+        return replace(config, **sections)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"invalid --set value: {error}") from None

@@ -1,0 +1,78 @@
+"""``report``: tables beside the paper's figures, Mann–Whitney U tests, figures that open as images."""
+
+import numpy as np
+import pytest
+from scipy.stats import mannwhitneyu
+
+from deap_nnprune.experiments.cli import main
+from deap_nnprune.experiments.report import ReportError, find_runs, mann_whitney, write_report
+
+TINY = ["--set", "data.n_dim=16", "data.n_samples=20", "data.n_clusters=4", "algorithm.cells=3",
+        "--epochs", "2", "--trials", "3", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Tiny runs of two paper presets (3 trials, 2 epochs, 16 dims)."""
+    root = tmp_path_factory.mktemp("runs")
+    for preset in ("paper-coevolution-none", "paper-coevolution-random-exponential"):
+        assert main(["run", "--preset", preset, *TINY, "--out", str(root / preset)]) == 0
+    return root
+
+
+def test_mann_whitney_matches_scipy_on_known_samples():
+    a, b, c = [0.10, 0.12, 0.15, 0.11, 0.13], [0.20, 0.19, 0.12, 0.25, 0.30, 0.22], [0.5, 0.1, 0.3]
+    table = mann_whitney({"a": a, "b": b, "c": c})
+    assert list(zip(table.a, table.b)) == [("a", "b"), ("a", "c"), ("b", "c")]
+    for row, (x, y) in zip(table.itertuples(), [(a, b), (a, c), (b, c)]):
+        expected = mannwhitneyu(x, y, alternative="two-sided")
+        assert row.U == expected.statistic and row.p_value == expected.pvalue
+        assert (row.n_a, row.n_b) == (len(x), len(y))
+        assert row.median_a == np.median(x)
+
+
+def test_report_writes_markdown_with_the_papers_figures_and_the_tests(two_runs, tmp_path):
+    out = tmp_path / "report"
+    path = write_report([two_runs], out)
+    text = path.read_text()
+    assert path == out / "report.md"
+    assert "| paper-coevolution-none |" in text and "0.145" in text
+    assert "| paper-coevolution-random-exponential |" in text and "0.104" in text and "0.87" in text
+    assert "Mann–Whitney U tests (coevolution, two-sided)" in text
+    assert "test L1 median [IQR]" in text
+
+
+def test_report_figures_open_as_images(two_runs, tmp_path):
+    from matplotlib.image import imread
+
+    write_report([two_runs], tmp_path)
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert len(pngs) >= 4
+    for png in pngs:
+        image = imread(png)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_report_default_folder_is_inside_the_first_dir(two_runs):
+    run = two_runs / "paper-coevolution-none"
+    assert main(["report", str(run)]) == 0
+    assert (run / "report" / "report.md").is_file()
+
+
+def test_report_table_gives_median_and_iqr_over_trials(two_runs):
+    run, = find_runs([two_runs / "paper-coevolution-none"])
+    q = run.final.test_l1.quantile([0.25, 0.5, 0.75])
+    text = write_report([run.folder], run.folder / "r2").read_text()
+    assert f"{q[0.5]:.4f} [{q[0.25]:.4f}, {q[0.75]:.4f}]" in text
+
+
+def test_report_on_a_missing_folder_is_refused(tmp_path):
+    with pytest.raises(ReportError, match="no such folder"):
+        find_runs([tmp_path / "nothing"])
+
+
+def test_report_on_a_folder_without_runs_is_refused(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no finished run" in err
+    assert list(tmp_path.iterdir()) == []
