@@ -1,0 +1,118 @@
+"""Fault tests: a run killed at any moment, or losing a SCOOP worker, ends with the same results.
+
+Each test starts real processes (the command line, SCOOP workers), kills
+them, and compares the final tables and model weights byte for byte with an
+uninterrupted run. Every wait is bounded.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from deap_nnprune.experiments.cli import main
+
+#: 2 trials × 60 epochs of a tiny coevolution, a checkpoint every epoch: a few seconds per trial.
+RUN = ["run", "--preset", "quick", "--set", "data.n_dim=16", "data.n_samples=40", "run.checkpoint_every=1",
+       "--epochs", "60", "--trials", "2", "--quiet"]
+RESULTS = ("epochs.csv", "final.csv")
+
+
+def _same_results(a: Path, b: Path) -> None:
+    for name in RESULTS:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    for k in range(2):
+        wa = torch.load(a / "models" / f"trial-{k}.pt", weights_only=True)
+        wb = torch.load(b / "models" / f"trial-{k}.pt", weights_only=True)
+        assert wa.keys() == wb.keys() and all(torch.equal(wa[n], wb[n]) for n in wa)
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before {path.name} appeared: {process.communicate()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{path} did not appear within {timeout} s")
+        time.sleep(0.002)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("faults") / "uninterrupted"
+    assert main([*RUN, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["checkpoints/trial-0.ckpt", "trials/trial-0/final.csv", "checkpoints/trial-1.ckpt"],
+    ids=["first-trial-started", "first-trial-finished", "second-trial-started"],
+)
+def test_sigkill_at_any_moment_then_resume_ends_identical(subprocess_env, tmp_path, uninterrupted, moment):
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "deap_nnprune", *RUN, "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env)
+    _wait_for(out / moment, process)
+    process.kill()
+    process.communicate(timeout=30)
+    assert not (out / "final.csv").exists()
+    for leftover in out.rglob("*"):  # atomic writes: no half-written file under its real name
+        assert not leftover.name.endswith(".tmp") or leftover.name.startswith(".")
+    resumed = subprocess.run([sys.executable, "-m", "deap_nnprune", *RUN, "--out", str(out), "--resume"],
+                             capture_output=True, text=True, timeout=120, env=subprocess_env)
+    assert resumed.returncode == 0, resumed.stderr
+    _same_results(out, uninterrupted)
+
+
+def _scoop_workers(root_pid: int) -> list[int]:
+    """PIDs of SCOOP worker processes (not the origin) below *root_pid*, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [root_pid]
+    while stack:
+        pid = stack.pop()
+        for child in children.get(pid, []):
+            stack.append(child)
+            try:
+                command = (Path("/proc") / str(child) / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"scoop.bootstrap.__main__" in command and b"--origin" not in command:
+                found.append(child)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
+def test_losing_a_scoop_worker_mid_run_still_ends_identical(subprocess_env, tmp_path, uninterrupted):
+    out = tmp_path / "scoop"
+    script = Path(sys.executable).parent / "deap-nnprune"
+    if not script.is_file():
+        script = Path(__import__("deap_nnprune.__main__").__main__.__file__)
+    process = subprocess.Popen([sys.executable, "-m", "scoop", "-n", "2", "--quiet", str(script), *RUN,
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=subprocess_env, start_new_session=True)
+    try:
+        _wait_for(out / "checkpoints" / "trial-1.ckpt", process)  # both trials are under way
+        workers = _scoop_workers(process.pid)
+        assert workers, "no SCOOP worker process found"
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = process.communicate(timeout=150)  # SCOOP notices the lost task and resends it
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert (out / "final.csv").exists(), stderr.decode()[-2000:]
+    assert b"Lost track of future" in stderr  # the killed worker held a trial, and SCOOP resent it
+    _same_results(out, uninterrupted)
