@@ -21,8 +21,8 @@ rounding). What makes it fast, measured in ``benchmarks/bench_epoch.py``:
   never moves, because its gradient (or its update) is multiplied by the mask;
 * Adam as ``torch._fused_adam_``, one kernel pass over weights, gradients and
   moments, with each layer's own step count for the bias correction. On the
-  CPU it is called once per pair (a kernel call takes one learning rate; a
-  call costs microseconds next to a pair's work). On a GPU, where launches
+  CPU it is called once per distinct learning rate (a kernel call takes one
+  rate; a call costs microseconds next to a pair's work). On a GPU, where launches
   dominate, one call serves all pairs: it runs at rate 1 on a zeroed scratch
   ``Z`` (``Z = -m̂/(√v̂+ε)``) and the weights move by ``Z * rate * mask``,
   the rates and masks of all pairs stacked in one tensor;
@@ -184,6 +184,21 @@ def _evaluate_block(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP]
     return totals.t()
 
 
+def _check_widths(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP], width: int) -> None:
+    """Every encoder with every decoder must make an autoencoder of *width*; name the first that does not."""
+    codes = {enc.out_features for enc in encoders} | {dec.in_features for dec in decoders}
+    ends = {enc.in_features for enc in encoders} | {dec.out_features for dec in decoders}
+    if len(codes) == 1 and ends == {width}:
+        return
+    for i, enc in enumerate(encoders):
+        for j, dec in enumerate(decoders):
+            if enc.in_features != width or enc.out_features != dec.in_features or dec.out_features != width:
+                raise ValueError(
+                    f"encoders[{i}] ({enc.in_features}->{enc.out_features}) and decoders[{j}] "
+                    f"({dec.in_features}->{dec.out_features}) do not make an autoencoder of width {width}"
+                )
+
+
 @torch.no_grad()
 def evaluate_pairs(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP], data: Tensor) -> Tensor:
     """Mean absolute reconstruction error of every encoder with every decoder.
@@ -217,15 +232,7 @@ def evaluate_pairs(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP],
     if not encoders or not decoders:
         return result
     check_data(data, encoders[0].in_features, what="encoder input width")
-    for i, enc in enumerate(encoders):
-        if enc.in_features != data.shape[1]:
-            raise ValueError(f"encoders[{i}] input width {enc.in_features} does not match data width {data.shape[1]}")
-        for j, dec in enumerate(decoders):
-            if enc.out_features != dec.in_features or dec.out_features != data.shape[1]:
-                raise ValueError(
-                    f"encoders[{i}] ({enc.in_features}->{enc.out_features}) and decoders[{j}] "
-                    f"({dec.in_features}->{dec.out_features}) do not make an autoencoder of width {data.shape[1]}"
-                )
+    _check_widths(encoders, decoders, data.shape[1])
     modules = encoders + decoders
     was_training = [m.training for m in modules]
     for m in modules:
@@ -309,19 +316,24 @@ class _StackedPairs:
         return [not b for b in bad.tolist()]
 
     @torch.no_grad()
-    def write_back(self, which: Sequence[int], n_steps: int) -> None:
-        """Copy weights, moments and step counts of pairs *which* into their layers."""
+    def write_back(self, which: Sequence[int], n_steps: int, zero_dead_moments: bool) -> None:
+        """Copy weights, moments and step counts of pairs *which* into their layers.
+
+        Pruned weights are exactly zero already; their moments are too, unless
+        the Adam path let them collect values (*zero_dead_moments*).
+        """
         for t, (l, name) in enumerate(self.entries):
-            alive = self.keep[t] != 0
+            alive = self.keep[t] != 0 if zero_dead_moments else None
             for stacked, target in zip((self.params[t], self.exp_avgs[t], self.exp_avg_sqs[t]),
                                        (name, f"{name}_exp_avg", f"{name}_exp_avg_sq")):
-                clean = torch.where(alive, stacked, 0)
+                if alive is not None and target != name:
+                    stacked = torch.where(alive, stacked, 0)
                 for k in which:
                     dest = getattr(self.nets[k][l], target)
-                    dest.copy_(clean[k].t() if name == "weight" and self.flip[l] else clean[k].view_as(dest))
+                    dest.copy_(stacked[k].t() if name == "weight" and self.flip[l] else stacked[k].view_as(dest))
         for k in which:
-            for layer in self.nets[k]:
-                layer.adam_step.fill_(int(layer.adam_step) + n_steps)
+            for l, layer in enumerate(self.nets[k]):
+                layer.adam_step.fill_(self.starts[self.layout[l][0]][k] + n_steps)
 
 
 class _Buffers:
@@ -388,8 +400,8 @@ def _gradients(x: Tensor, stack: _StackedPairs, grads: list[Tensor], acts: list[
         d = buf.delta(l)
 
 
-class _PerPairAdam:
-    """CPU: one fused Adam call per pair (and rate), straight on the stacked tensors.
+class _AdamPerRate:
+    """CPU: one fused Adam call per distinct learning rate, straight on the stacked tensors.
 
     Gradients of pruned entries are zeroed first (only in tensors that have
     any), so pruned weights and moments never move. Fewest memory passes; a
@@ -403,15 +415,12 @@ class _PerPairAdam:
         n_pairs, tensors = len(stack.nets), (stack.params, grads, stack.exp_avgs, stack.exp_avg_sqs)
         self.segments = []
         for rate in rates:                       # rate[t][k] from one StepLR change to the next
-            calls = []
+            by_rate: dict[float, list[tuple[int, int]]] = {}
             for k in range(n_pairs):
-                by_rate: dict[float, list[int]] = {}
                 for t in range(len(grads)):
-                    by_rate.setdefault(rate[t][k], []).append(t)
-                for lr, ts in by_rate.items():
-                    views = [[x[t][k] for t in ts] for x in tensors]
-                    calls.append((*views, [steps[t * n_pairs + k] for t in ts], lr))
-            self.segments.append(calls)
+                    by_rate.setdefault(rate[t][k], []).append((t, k))
+            self.segments.append([(*([x[t][k] for t, k in tk] for x in tensors),
+                                   [steps[t * n_pairs + k] for t, k in tk], lr) for lr, tk in by_rate.items()])
         self.calls = self.segments[0]
 
     def set_rates(self, segment: int) -> None:
@@ -508,7 +517,7 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
     steps = torch.tensor(stack.starts, dtype=torch.float32, device=device)
     step_views = list(steps.view(-1).unbind(0))
     change_at, rates = _lr_changes(stack, lrs, n_steps, settings)
-    adam = (_PerPairAdam if device.type == "cpu" and not _ONE_ADAM_CALL else _ScaledAdam)(
+    adam = (_AdamPerRate if device.type == "cpu" and not _ONE_ADAM_CALL else _ScaledAdam)(
         stack, grads, step_views, rates, settings)
     source, offsets = _data_source(datas, device, dtype)
     flat, bounds = _batch_indices(orders, offsets)
@@ -533,7 +542,7 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
         else:
             steps.add_(1.0)
         adam()
-    stack.write_back([k for k in range(n_pairs) if exact[k]], n_steps)
+    stack.write_back([k for k in range(n_pairs) if exact[k]], n_steps, zero_dead_moments=isinstance(adam, _ScaledAdam))
     return [k for k in range(n_pairs) if not exact[k]]
 
 
@@ -563,7 +572,9 @@ def _check_pairs(encoders: list, decoders: list, datas: list, rngs: list) -> Non
         check_data(datas[k], enc.in_features, argument=f"datas[{k}]")
     rows = sorted({int(data.shape[0]) for data in datas})
     if len(rows) > 1:
-        raise ValueError(f"datas must all have the same number of rows, so that every step has one batch size; got {rows}")
+        raise ValueError(
+            f"datas must all have the same number of rows, so that every step has one batch size; got {rows}"
+        )
 
 
 def _chunk_size(pair: tuple[MaskedMLP, MaskedMLP], group: int) -> int:
@@ -647,5 +658,6 @@ def train_pairs(
             for k in (chunk[j] for j in inexact):
                 enc, dec = pairs[k]
                 layer_lrs = [lrs[k][0]] * len(enc.layers) + [lrs[k][1]] * len(dec.layers)
-                _run_adam(MaskedAutoencoder(enc, dec), list(enc.layers) + list(dec.layers), layer_lrs, datas[k], orders[k], settings)
+                _run_adam(MaskedAutoencoder(enc, dec), list(enc.layers) + list(dec.layers), layer_lrs,
+                          datas[k], orders[k], settings)
     return pairs

@@ -18,6 +18,7 @@ from deap import base
 import deap_nnprune as dnp
 from deap_nnprune import schedules
 from deap_nnprune.atomic import atomic_open
+from deap_nnprune.experiments.cli import integer_at_least as integer
 
 PRUNERS = ("none", "random", "variance", "conjunctive", "magnitude")
 #: The paper's base pruning probabilities (SPEC §4); magnitude, beyond the paper, like random.
@@ -67,21 +68,6 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 def make_parser(doc: str) -> argparse.ArgumentParser:
     """A parser whose ``--help`` shows the script's docstring and the defaults."""
     return argparse.ArgumentParser(description=doc, formatter_class=_HelpFormatter)
-
-
-def integer(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an int >= *minimum* (argparse names the option in the error)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
-        return value
-
-    return parse
 
 
 def real(low: float = 0.0, high: float = float("inf"), low_open: bool = False) -> Callable[[str], float]:

@@ -66,7 +66,7 @@ def train_both(encoders, decoders, datas, seeds, **kwargs):
     return encoders + decoders, enc_ref + dec_ref
 
 
-@pytest.fixture(params=["per_pair_adam", "one_adam_call"])
+@pytest.fixture(params=["adam_per_rate", "one_adam_call"])
 def adam_path(request, monkeypatch):
     """Run a test with the CPU Adam path and with the GPU one (one fused call for all pairs)."""
     monkeypatch.setattr(batched, "_ONE_ADAM_CALL", request.param == "one_adam_call")

@@ -26,7 +26,7 @@ from typing import Callable, Optional, Sequence
 from .config import ConfigError, apply_overrides, resolved, to_json, to_toml
 from .presets import PRESETS, get_preset
 
-__all__ = ["main", "build_parser", "CLIError"]
+__all__ = ["main", "build_parser", "CLIError", "integer_at_least"]
 
 PROG = "deap-nnprune"
 
@@ -47,7 +47,9 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(f"{command}: {message}" if command else message)
 
 
-def _integer(minimum: int) -> Callable[[str], int]:
+def integer_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int >= *minimum* (argparse names the option in its error)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -83,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", required=True, metavar="NAME", help="a preset from `presets`")
     run.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
                      help="override settings, e.g. --set training.lr=1e-3 algorithm.cells=5")
-    run.add_argument("--trials", type=_integer(1), help="number of independent trials (run.trials)")
-    run.add_argument("--epochs", type=_integer(0), help="epochs (generations) per trial (algorithm.epochs)")
-    run.add_argument("--seed", type=_integer(0), help="root seed; trial seeds are spawned from it (run.seed)")
+    run.add_argument("--trials", type=integer_at_least(1), help="number of independent trials (run.trials)")
+    run.add_argument("--epochs", type=integer_at_least(0), help="epochs (generations) per trial (algorithm.epochs)")
+    run.add_argument("--seed", type=integer_at_least(0), help="root seed; trial seeds are spawned from it (run.seed)")
     run.add_argument("--device", help="torch device: cpu, cuda, cuda:N (run.device)")
     run.add_argument("--data", metavar="FILE|binary_clustering|digits",
                      help="data: the paper's generator, scikit-learn's digits, or a .npy/.npz/.csv file")
@@ -96,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-trials", action="store_true",
                      help="coevolution: run all trials as one population (faster; results may differ from "
                           "one-trial-per-task runs in the last float bits)")
-    run.add_argument("--checkpoint-every", type=_integer(1), metavar="N",
+    run.add_argument("--checkpoint-every", type=integer_at_least(1), metavar="N",
                      help="write each trial's checkpoint every N epochs (run.checkpoint_every)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
