@@ -1,5 +1,6 @@
 """The command line end to end: presets, show, run (files, resume, SCOOP), and every bad input refused cleanly."""
 
+import importlib.util
 import json
 import shutil
 import signal
@@ -70,8 +71,11 @@ def test_run_quick_end_to_end_writes_every_file_with_the_documented_columns(subp
     assert tuple(timings.columns) == TIMING_COLUMNS
     assert len(epochs) == 2 * 3 and sorted(epochs.epoch.unique()) == [0, 1, 2] and list(final.trial) == [0, 1]
     assert epochs[["train_l1", "validation_l1", "capacity"]].notna().all().all()
-    for table in ("epochs", "final", "timings"):
-        assert pd.read_parquet(out / f"{table}.parquet").equals(pd.read_csv(out / f"{table}.csv"))
+    if importlib.util.find_spec("pyarrow") is not None:  # Parquet copies only where pyarrow is installed
+        for table in ("epochs", "final", "timings"):
+            assert pd.read_parquet(out / f"{table}.parquet").equals(pd.read_csv(out / f"{table}.csv"))
+    else:
+        assert not list(out.glob("*.parquet"))
     assert not any("second" in c for c in list(epochs.columns) + list(final.columns))
     for k in range(2):
         state = torch.load(out / "models" / f"trial-{k}.pt", weights_only=True)
