@@ -22,12 +22,17 @@ rounding). What makes it fast, measured in ``benchmarks/bench_epoch.py``:
 * Adam as ``torch._fused_adam_``, one kernel pass over weights, gradients and
   moments, with each layer's own step count for the bias correction. On the
   CPU it is called once per distinct learning rate (a kernel call takes one
-  rate; a call costs microseconds next to a pair's work). On a GPU, where launches
-  dominate, one call serves all pairs: it runs at rate 1 on a zeroed scratch
+  rate; a call costs microseconds next to a pair's work). On a GPU, where
+  launches dominate, one call serves all pairs: it runs at rate 1 on a scratch
   ``Z`` (``Z = -m̂/(√v̂+ε)``) and the weights move by ``Z * rate * mask``,
   the rates and masks of all pairs stacked in one tensor;
+  (A torch without a fused CPU kernel, before 2.4, gets the per-network
+  foreach update of ``deap_nnprune._adam`` instead);
 * cache blocking on the CPU: pairs are trained in chunks whose stacked state
   (~1.2 MB per paper-size pair) stays in the last-level cache for all steps.
+
+Nothing in the step loop waits for the device: batch indices, learning
+rates (StepLR included) and step counts are laid out before the first step.
 
 A pair whose pruned entries are not all zero (weights or moments edited by
 hand), or whose masks are not 0/1, is trained by ``mut_train_pair``'s own
@@ -37,6 +42,7 @@ different architectures are batched in separate groups.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Optional, Sequence
@@ -45,7 +51,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._adam import AdamSettings
+from ._adam import AdamSettings, adam_update
 from ._rng import as_generator
 from ._validation import check_float, check_int
 from .evaluation import NonFiniteOutputWarning, check_data
@@ -426,7 +432,7 @@ class _AdamPerRate:
     def set_rates(self, segment: int) -> None:
         self.calls = self.segments[segment]
 
-    def __call__(self) -> None:
+    def __call__(self, step: int) -> None:
         if self.masked:
             torch._foreach_mul_([self.grads[t] for t in self.masked], [self.keep[t] for t in self.masked])
         b1, b2 = self.settings.betas
@@ -461,7 +467,7 @@ class _ScaledAdam:
         for keep, rate, out in zip(self.stack.keep, self.rates[segment], self.lr_masks):
             torch.mul(keep, rate, out=out)
 
-    def __call__(self) -> None:
+    def __call__(self, step: int) -> None:
         b1, b2 = self.settings.betas
         if self.settings.weight_decay:
             torch._foreach_add_(self.grads, self.stack.params, alpha=self.settings.weight_decay)
@@ -469,6 +475,49 @@ class _ScaledAdam:
         torch._fused_adam_(*self.views, [], self.steps, lr=1.0, beta1=b1, beta2=b2, weight_decay=0.0,
                            eps=self.settings.eps, amsgrad=False, maximize=False)
         torch._foreach_addcmul_(self.stack.params, self.scratch, self.lr_masks)
+
+
+class _ForeachAdam:
+    """Fallback for a torch without a fused CPU Adam kernel (before 2.4): ``_adam.adam_update``.
+
+    The per-network update of :func:`~deap_nnprune.training.mut_train_pair`
+    itself, on views of the stacked tensors, each with its own step and rate.
+    """
+
+    def __init__(self, stack: _StackedPairs, grads: list[Tensor], steps: list[Tensor],
+                 rates: list[list[list[float]]], settings: AdamSettings) -> None:
+        self.settings, self.grads, self.keep, self.rates = settings, grads, stack.keep, rates
+        n_pairs = len(stack.nets)
+        self.views = [[x[t][k] for t in range(len(grads)) for k in range(n_pairs)]
+                      for x in (stack.params, grads, stack.exp_avgs, stack.exp_avg_sqs)]
+        self.starts = [s for row in stack.starts for s in row]
+        self.set_rates(0)
+
+    def set_rates(self, segment: int) -> None:
+        self.lrs = [lr for row in self.rates[segment] for lr in row]
+
+    def __call__(self, step: int) -> None:
+        torch._foreach_mul_(self.grads, self.keep)
+        adam_update(*self.views, [s + step + 1 for s in self.starts], self.lrs, self.settings)
+
+
+@functools.lru_cache(maxsize=None)
+def _has_fused_adam(device_type: str) -> bool:
+    """Does this torch have a fused Adam kernel for *device_type* (CPU: torch >= 2.4)?"""
+    try:
+        x = torch.zeros(1, device=device_type)
+        torch._fused_adam_([x], [x.clone()], [x.clone()], [x.clone()], [], [torch.ones((), device=device_type)],
+                           lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return False
+    return True
+
+
+def _adam_path(device: torch.device) -> type:
+    """The Adam implementation for *device* (see the module docstring)."""
+    if not _has_fused_adam(device.type):
+        return _ForeachAdam
+    return _AdamPerRate if device.type == "cpu" and not _ONE_ADAM_CALL else _ScaledAdam
 
 
 def _batch_indices(orders: Sequence[Sequence[np.ndarray]], offsets: Sequence[int]) -> tuple[np.ndarray, list[int]]:
@@ -517,8 +566,7 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
     steps = torch.tensor(stack.starts, dtype=torch.float32, device=device)
     step_views = list(steps.view(-1).unbind(0))
     change_at, rates = _lr_changes(stack, lrs, n_steps, settings)
-    adam = (_AdamPerRate if device.type == "cpu" and not _ONE_ADAM_CALL else _ScaledAdam)(
-        stack, grads, step_views, rates, settings)
+    adam = _adam_path(device)(stack, grads, step_views, rates, settings)
     source, offsets = _data_source(datas, device, dtype)
     flat, bounds = _batch_indices(orders, offsets)
     flat = torch.from_numpy(flat).to(device)
@@ -541,7 +589,7 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
             steps.fill_(1.0)
         else:
             steps.add_(1.0)
-        adam()
+        adam(i)
     stack.write_back([k for k in range(n_pairs) if exact[k]], n_steps, zero_dead_moments=isinstance(adam, _ScaledAdam))
     return [k for k in range(n_pairs) if not exact[k]]
 

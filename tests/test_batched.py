@@ -66,10 +66,12 @@ def train_both(encoders, decoders, datas, seeds, **kwargs):
     return encoders + decoders, enc_ref + dec_ref
 
 
-@pytest.fixture(params=["adam_per_rate", "one_adam_call"])
+@pytest.fixture(params=["adam_per_rate", "one_adam_call", "foreach_fallback"])
 def adam_path(request, monkeypatch):
-    """Run a test with the CPU Adam path and with the GPU one (one fused call for all pairs)."""
+    """Run a test with each Adam path: the CPU one, the GPU one (one fused call), the old-torch fallback."""
     monkeypatch.setattr(batched, "_ONE_ADAM_CALL", request.param == "one_adam_call")
+    if request.param == "foreach_fallback":
+        monkeypatch.setattr(batched, "_has_fused_adam", lambda device_type: False)
     return request.param
 
 
