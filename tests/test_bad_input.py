@@ -4,9 +4,6 @@ One table over the public API; the command-line cases live at the end of the
 table and check the CLI's contract: non-zero exit, one line on stderr, no traceback.
 """
 
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +11,7 @@ import torch
 from deap import base, creator
 
 import deap_nnprune as dnp
+from deap_nnprune.experiments.cli import main
 from deap_nnprune.algorithms import CheckpointError, ea_one_plus_lambda, ea_spatial_coevolution
 
 N_DIM = 8
@@ -124,3 +122,43 @@ def test_api_refuses_bad_input(tmp_path, case, call, error, pattern):
         pytest.skip("this machine has cuda:7")
     with pytest.raises(error, match=pattern):
         call(tmp_path)
+
+
+# -- the command line: one line on stderr, exit status 2, nothing written ----------------------------
+def _npy(folder, values):
+    path = folder / "data.npy"
+    np.save(path, values)
+    return str(path)
+
+
+CLI_CASES = {
+    "unknown preset": (["--preset", "quik"], "did you mean quick"),
+    "unknown --set key": (["--preset", "quick", "--set", "training.lrr=1"], "valid keys"),
+    "--set without a value": (["--preset", "quick", "--set", "training.lr"], "expected key=value"),
+    "--set value of the wrong type": (["--preset", "quick", "--set", "algorithm.cells=three"], "expected an integer"),
+    "--set value out of range": (["--preset", "quick", "--set", "pruning.p=1.5"], "pruning.p must be <= 1.0"),
+    "--trials 0": (["--preset", "quick", "--trials", "0"], "--trials: must be an integer >= 1"),
+    "--epochs -1": (["--preset", "quick", "--epochs", "-1"], "--epochs: must be an integer >= 0"),
+    "unavailable device": (["--preset", "quick", "--device", "cuda:7"], "cuda:7"),
+    "missing data file": (["--preset", "quick", "--data", "/nonexistent/data.npy"], "no such file"),
+    "data with NaN": (["--preset", "quick", "--data", lambda d: _npy(d, np.full((30, 4), np.nan))], "NaN"),
+    "data outside [0, 1]": (["--preset", "quick", "--data", lambda d: _npy(d, np.full((30, 4), 3.0))], "[0, 1]"),
+    "unwritable folder": (["--preset", "quick", "--out", "/proc/deap-nnprune-test"], "cannot write"),
+    "out is a file": (["--preset", "quick", "--out", "/etc/hostname"], "not a folder"),
+    "resume without a run": (["--preset", "quick", "--resume"], "no run to resume"),
+    "too little memory": (["--preset", "quick", "--set", "data.n_dim=2000000", "algorithm.cells=2000"], "GiB"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_cli_refuses_bad_input_with_one_line_and_writes_nothing(case, tmp_path, capsys):
+    args, message = CLI_CASES[case]
+    args = [a(tmp_path) if callable(a) else a for a in args]
+    out = tmp_path / "out"
+    if "--out" not in args:
+        args += ["--out", str(out)]
+    assert main(["run", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("deap-nnprune: error: ")
+    assert message in captured.err and "Traceback" not in captured.err
+    assert not out.exists()

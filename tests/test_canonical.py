@@ -1,6 +1,5 @@
 """ea_one_plus_lambda: the paper's canonical (1+λ) loop."""
 
-import copy
 
 import numpy as np
 import pytest

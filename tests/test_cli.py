@@ -213,46 +213,7 @@ def test_ctrl_c_checkpoints_prints_the_resume_command_and_that_command_finishes_
     _same_results(out, uninterrupted)
 
 
-# -- bad input: one line on stderr, status 2, nothing written ------------------------------------
-def _npy(folder, values):
-    path = folder / "data.npy"
-    np.save(path, values)
-    return str(path)
-
-
-BAD_INPUT = {
-    "unknown preset": (["--preset", "quik"], "did you mean quick"),
-    "unknown --set key": (["--preset", "quick", "--set", "training.lrr=1"], "valid keys"),
-    "--set without a value": (["--preset", "quick", "--set", "training.lr"], "expected key=value"),
-    "--set value of the wrong type": (["--preset", "quick", "--set", "algorithm.cells=three"], "expected an integer"),
-    "--set value out of range": (["--preset", "quick", "--set", "pruning.p=1.5"], "pruning.p must be <= 1.0"),
-    "--trials 0": (["--preset", "quick", "--trials", "0"], "--trials: must be an integer >= 1"),
-    "--epochs -1": (["--preset", "quick", "--epochs", "-1"], "--epochs: must be an integer >= 0"),
-    "unavailable device": (["--preset", "quick", "--device", "cuda:7"], "cuda:7"),
-    "missing data file": (["--preset", "quick", "--data", "/nonexistent/data.npy"], "no such file"),
-    "data with NaN": (["--preset", "quick", "--data", lambda d: _npy(d, np.full((30, 4), np.nan))], "NaN"),
-    "data outside [0, 1]": (["--preset", "quick", "--data", lambda d: _npy(d, np.full((30, 4), 3.0))], "[0, 1]"),
-    "unwritable folder": (["--preset", "quick", "--out", "/proc/deap-nnprune-test"], "cannot write"),
-    "out is a file": (["--preset", "quick", "--out", "/etc/hostname"], "not a folder"),
-    "resume without a run": (["--preset", "quick", "--resume"], "no run to resume"),
-    "too little memory": (["--preset", "quick", "--set", "data.n_dim=2000000", "algorithm.cells=2000"], "GiB"),
-}
-
-
-@pytest.mark.parametrize("case", list(BAD_INPUT))
-def test_bad_input_is_one_line_on_stderr_and_writes_nothing(case, tmp_path, capsys):
-    args, message = BAD_INPUT[case]
-    args = [a(tmp_path) if callable(a) else a for a in args]
-    out = tmp_path / "out"
-    if "--out" not in args:
-        args += ["--out", str(out)]
-    assert main(["run", *args]) == 2
-    captured = capsys.readouterr()
-    assert captured.err.count("\n") == 1 and captured.err.startswith("deap-nnprune: error: ")
-    assert message in captured.err and "Traceback" not in captured.err
-    assert not out.exists()
-
-
+# -- bad input: the table of cases is in tests/test_bad_input.py ------------------------------------
 def test_bad_input_in_a_real_process_exits_2_with_one_line(subprocess_env, tmp_path):
     result = cli(subprocess_env, "run", "--preset", "paper-coevolution-randm-exponential", "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
