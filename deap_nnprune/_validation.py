@@ -10,6 +10,8 @@ import math
 from numbers import Integral, Real
 from typing import Any, Iterable
 
+import numpy as np
+
 __all__: list[str] = []
 
 
@@ -50,3 +52,10 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return *value* if it is a bool (numpy bools too); refuse strings and numbers."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")

@@ -212,6 +212,10 @@ def load(
     several arrays needs *key*. Rows are shuffled with *seed* and cut into
     train / validation / test by the fractions in *split*.
     """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a file path (str or pathlib.Path), got {type(path).__name__}")
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0)
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
@@ -239,6 +243,8 @@ def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0) -> D
 
     Needs the ``digits`` extra: ``pip install "deap_nnprune[digits]"``.
     """
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0)
     try:
         from sklearn.datasets import load_digits
     except ImportError:

@@ -21,17 +21,28 @@ class NonFiniteOutputWarning(RuntimeWarning):
     """A network produced NaN or inf; its fitness is set to ``inf``."""
 
 
-def check_data(data: Tensor, width: int, argument: str = "data", what: str = "network input width") -> Tensor:
-    """Refuse data that is not a non-empty 2-D tensor of the network's width."""
+def check_data(
+    data: Tensor, width: Optional[int], argument: str = "data", what: str = "network input width"
+) -> Tensor:
+    """Refuse data that is not a non-empty, finite 2-D tensor of the network's width (``None``: any)."""
     if not isinstance(data, Tensor):
-        raise TypeError(f"{argument} must be a torch.Tensor, got {type(data).__name__}")
+        hint = "; pass one split, e.g. data.train" if hasattr(data, "train") else ""
+        raise TypeError(f"{argument} must be a torch.Tensor, got {type(data).__name__}{hint}")
     if data.dim() != 2:
         raise ValueError(f"{argument} must be 2-D (rows are samples), got shape {tuple(data.shape)}")
     if data.shape[0] == 0:
         raise ValueError(f"{argument} has no rows (shape {tuple(data.shape)})")
-    if data.shape[1] != width:
+    if width is not None and data.shape[1] != width:
         raise ValueError(f"{argument} has width {data.shape[1]} but the {what} is {width}")
+    if data.is_floating_point() and not bool(torch.isfinite(data).all()):
+        raise ValueError(f"{argument} contains NaN or inf")
     return data
+
+
+def _check_module(module, argument: str) -> nn.Module:
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"{argument} must be a torch.nn.Module, got {type(module).__name__}")
+    return module
 
 
 def _dtype(module: nn.Module) -> torch.dtype:
@@ -62,7 +73,11 @@ def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_siz
     step = data.shape[0] if batch_size is None else batch_size
     for start in range(0, data.shape[0], step):
         batch = data[start:start + step]
-        total += (forward(batch) - batch).abs().sum(dtype=torch.float64)
+        output = forward(batch)
+        if output.shape != batch.shape:
+            raise ValueError(f"the network maps rows of width {batch.shape[1]} to shape {tuple(output.shape[1:])}; "
+                             "a reconstruction must have the input's width")
+        total += (output - batch).abs().sum(dtype=torch.float64)
     value = total.item() / data.numel()
     if not math.isfinite(value):
         warnings.warn("network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=2)
@@ -88,8 +103,16 @@ def evaluate_l1(
     >>> fitness = evaluate_l1(ae, torch.rand(8, 16))
     >>> type(fitness[0]), len(fitness)
     (<class 'float'>, 1)
+
+    Any module that maps a row to a row of the same width works, e.g. the
+    result of :func:`~deap_nnprune.compact`.
     """
-    check_data(data, individual.in_features)
+    _check_module(individual, "individual")
+    check_data(data, getattr(individual, "in_features", None))
+    out_features = getattr(individual, "out_features", None)
+    if out_features is not None and out_features != data.shape[1]:
+        raise ValueError(f"individual output width {out_features} does not match data width {data.shape[1]}: "
+                         "evaluate_l1 scores reconstructions")
     if batch_size is not None:
         check_int("batch_size", batch_size, minimum=1)
     with _placed([individual], device) as target:
@@ -113,6 +136,8 @@ def evaluate_pair(
     >>> evaluate_pair(enc, dec, torch.rand(4, 16))[0] > 0
     True
     """
+    _check_module(encoder, "encoder")
+    _check_module(decoder, "decoder")
     if encoder.out_features != decoder.in_features:
         raise ValueError(
             f"encoder output width {encoder.out_features} does not match decoder input width {decoder.in_features}"

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ._validation import check_choice, check_float, check_int
+from ._validation import check_bool, check_choice, check_float, check_int
 
 __all__ = [
     "MaskedLinear",
@@ -87,8 +87,9 @@ class MaskedLinear(nn.Linear):
     ) -> None:
         check_int("in_features", in_features, minimum=1)
         check_int("out_features", out_features, minimum=1)
+        bias = check_bool("bias", bias)
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
-        self.persistent_masks = bool(persistent_masks)
+        self.persistent_masks = check_bool("persistent_masks", persistent_masks)
         for name, param in self._maskable():
             self.register_buffer(f"{name}_mask", torch.ones_like(param))
             self.register_buffer(f"{name}_exp_avg", torch.zeros_like(param))

@@ -154,7 +154,6 @@ def _kill_listed(shape: tuple[int, ...], flat_indices: np.ndarray) -> np.ndarray
 
 def mut_prune_random(
     individual: nn.Module,
-    *,
     amount: int | float = 0.1,
     min_alive: int = 1,
     rng: Optional[np.random.Generator] = None,
@@ -208,7 +207,6 @@ def mut_prune_random(
 
 def mut_prune_magnitude(
     individual: nn.Module,
-    *,
     amount: int | float = 0.1,
     min_alive: int = 1,
     rng: Optional[np.random.Generator] = None,
@@ -257,7 +255,6 @@ def _min_max(values: np.ndarray) -> Optional[np.ndarray]:
 def mut_prune_variance(
     individual: nn.Module,
     data: Tensor,
-    *,
     batch_size: Optional[int] = None,
     min_alive: int = 1,
     rng: Optional[np.random.Generator] = None,
@@ -325,7 +322,6 @@ def _lexicase_survivors(outputs: np.ndarray, candidates: np.ndarray, threshold: 
 def mut_prune_conjunctive(
     individual: nn.Module,
     data: Tensor,
-    *,
     threshold: float = 0.1,
     n_cases: int = 100,
     min_alive: int = 1,

@@ -36,6 +36,12 @@ def _coevolution_toolbox(**skip):
     return tb
 
 
+def _scheduled_prune_toolbox():
+    tb = _coevolution_toolbox()
+    tb.register("prune", dnp.Scheduled(dnp.mut_prune_random, dnp.schedules.exponential))
+    return tb
+
+
 def _file(tmp_path, name, content):
     path = tmp_path / name
     if isinstance(content, np.ndarray):
@@ -110,6 +116,25 @@ API_CASES = [
     ("missing checkpoint", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA,
                                                             resume=str(p / "none.ckpt")),
      CheckpointError, r"none\.ckpt.*no such file"),
+    ("data given as a tensor to coevolution", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1,
+                                                                              DATA.train),
+     TypeError, r"data must be a DataSplits.*Tensor"),
+    ("checkpoint folder missing", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA,
+                                                                   checkpoint=str(p / "no" / "c.ckpt")),
+     ValueError, r"checkpoint=.*c\.ckpt.*does not exist"),
+    ("Scheduled registered as prune", lambda p: ea_spatial_coevolution(*_pairs(), _scheduled_prune_toolbox(), 1, DATA),
+     ValueError, r"Scheduled.*prune_probability"),
+    ("NaN in training data", lambda p: dnp.mut_train(_ae(), torch.full((4, N_DIM), float("nan"))), ValueError,
+     r"data contains NaN"),
+    ("splits passed where a tensor is needed", lambda p: dnp.evaluate_l1(_ae(), DATA), TypeError,
+     r"data must be a torch\.Tensor.*DataSplits.*data\.train"),
+    ("not a module", lambda p: dnp.evaluate_l1(None, DATA.train), TypeError, r"individual.*NoneType"),
+    ("encoder alone scored as an autoencoder", lambda p: dnp.evaluate_l1(dnp.MaskedMLP((N_DIM, 3)), DATA.train),
+     ValueError, r"output width 3.*data width 8"),
+    ("load seed negative", lambda p: dnp.datasets.load(_file(p, "d.csv", "0,1\n" * 10), seed=-1), ValueError,
+     r"seed.*-1"),
+    ("string for a bool", lambda p: dnp.MaskedAutoencoder.from_preset("paper", N_DIM, persistent_masks="no"),
+     TypeError, r"persistent_masks.*'no'"),
     ("truncated checkpoint", lambda p: ea_spatial_coevolution(*_pairs(), _coevolution_toolbox(), 1, DATA,
                                                               resume=str(_file(p, "t.ckpt", "garbage"))),
      CheckpointError, r"t\.ckpt.*cannot be read"),

@@ -142,3 +142,13 @@ def test_unavailable_device_is_refused(data):
         pytest.skip("this machine has a cuda:7")
     with pytest.raises(ValueError, match=r"cuda:7.*not available"):
         ea_one_plus_lambda(parent(), toolbox(data), ngen=1, verbose=False, device="cuda:7")
+
+
+def test_a_run_started_without_a_seed_resumes_with_the_seed_it_stored(data, tmp_path):
+    path = tmp_path / "c.ckpt"
+    tb = toolbox(data)
+    tb.register("train", _FailAfter(dnp.mut_train, calls=2, data=data.train))
+    with pytest.raises(KeyboardInterrupt):
+        ea_one_plus_lambda(parent(), tb, ngen=3, verbose=False, checkpoint=str(path))
+    population, logbook = ea_one_plus_lambda(parent(), toolbox(data), ngen=3, verbose=False, resume=str(path))
+    assert logbook.select("gen") == [0, 1, 2, 3]

@@ -233,3 +233,12 @@ def test_unavailable_device_is_refused_before_any_work(data):
         pytest.skip("this machine has a cuda:7")
     with pytest.raises(ValueError, match=r"cuda:7.*not available"):
         run(data, ngen=1, device="cuda:7")
+
+
+def test_a_run_started_without_a_seed_resumes_with_the_seeds_it_stored(data, tmp_path):
+    path = tmp_path / "c.ckpt"
+    encoders, decoders = population(3)
+    ea_spatial_coevolution(encoders, decoders, toolbox(), 1, data, verbose=False, checkpoint=str(path))
+    encoders, decoders = population(3)
+    _, _, logbook = ea_spatial_coevolution(encoders, decoders, toolbox(), 1, data, verbose=False, resume=str(path))
+    assert logbook.select("gen") == [0, 1]

@@ -3,6 +3,7 @@
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -169,3 +170,10 @@ def test_evaluate_l1_accepts_float64_data_as_numpy_gives_it(ae, data):
     # SPEC §2: users bring "any float tensor"; torch.from_numpy(array) is float64.
     expected = dnp.evaluate_l1(ae, data.test)[0]
     assert dnp.evaluate_l1(ae, data.test.double())[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_compacted_network_is_scored_like_the_masked_one():
+    ae = dnp.MaskedAutoencoder.from_preset("paper", 16, rng=np.random.default_rng(0))
+    dnp.mut_prune_random(ae, amount=0.5, rng=np.random.default_rng(1))
+    x = torch.rand(6, 16, generator=torch.Generator().manual_seed(0))
+    assert dnp.evaluate_l1(dnp.compact(ae), x)[0] == pytest.approx(dnp.evaluate_l1(ae, x)[0], abs=1e-6)

@@ -11,7 +11,8 @@ from .._validation import check_int
 from ..capacity import capacity
 from ..devices import DeviceLike, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import generation_range, make_logbook, new_seed, require_aliases, unbound_parameter
+from .loop import (check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
+                   require_aliases, saved_seed, unbound_parameter)
 
 __all__ = ["ea_one_plus_lambda"]
 
@@ -82,6 +83,9 @@ def ea_one_plus_lambda(
     Variation runs through ``toolbox.map``, so λ children train in parallel
     under SCOOP. Each child ``k`` of generation ``gen`` draws from a generator
     derived from ``(seed, gen, k)``. λ = 1, non-elitist, is the paper's setting.
+    With ``seed=None`` a fresh seed is drawn (and stored in checkpoints; a
+    resume with ``seed=None`` uses the stored one). A checkpoint resumes only
+    with the same ``lambda_``, ``ngen``, ``elitist`` and seed.
 
     The logbook records ``gen``, ``nevals``, the *stats* fields over the
     offspring (the parent at generation 0), and the parent's ``fitness``
@@ -98,6 +102,10 @@ def ea_one_plus_lambda(
         raise ValueError("toolbox.prune needs data: bind it at registration, e.g. toolbox.register('prune', op, data=train)")
     if device is not None:
         individual = individual.to(resolve_device(device))
+    check_checkpoint_path(checkpoint)
+    refuse_scheduled_prune(toolbox)
+    if seed is None and resume is not None:
+        seed = saved_seed(resume, "seed")
     seed = new_seed() if seed is None else check_int("seed", seed, minimum=0)
     config = dict(lambda_=lambda_, ngen=ngen, elitist=bool(elitist), seed=seed)
     logbook = make_logbook(stats)

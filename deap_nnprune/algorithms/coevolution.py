@@ -16,7 +16,8 @@ from ..datasets import DataSplits
 from ..devices import DeviceLike, resolve_device
 from ..network import MaskedAutoencoder
 from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import generation_range, make_logbook, new_seed, require_aliases, unbound_parameter
+from .loop import (check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
+                   require_aliases, saved_seed, unbound_parameter)
 from .topology import TOPOLOGIES, Topology, make_topology
 
 __all__ = ["ea_spatial_coevolution", "SOLUTION_CONCEPTS", "UPDATES", "solution_scores", "tournament"]
@@ -252,12 +253,17 @@ def ea_spatial_coevolution(
     trial's encoders) and the best pair's ``best_train``,
     ``best_validation``, capacities and learning rates.
 
+    With ``seed=None`` fresh seeds are drawn (and stored in checkpoints; a
+    resume with ``seed=None`` uses the stored ones). A checkpoint resumes only
+    with the same settings, ``ngen`` included.
+
     With *device* (``"cpu"``, ``"cuda"``, ``"cuda:N"``; checked up front)
     the networks and data are moved there before the first generation.
 
     Returns ``(encoders, decoders, logbook)``.
     """
     ngen = check_int("ngen", ngen, minimum=0)
+    encoders, decoders = list(encoders), list(decoders)
     if len(encoders) != len(decoders):
         raise ValueError(f"got {len(encoders)} encoders but {len(decoders)} decoders; each cell needs one of each")
     if not len(encoders):
@@ -276,8 +282,14 @@ def ea_spatial_coevolution(
     tournament_size = check_int("tournament_size", tournament_size, minimum=1)
     if tournament_size > hood:
         raise ValueError(f"tournament_size={tournament_size} is larger than the neighbourhood ({hood} cells)")
-    if isinstance(data, (list, tuple)) and len(data) != len(encoders):
-        raise ValueError(f"data lists {len(data)} data sets for {len(encoders)} cells; give one or one per cell")
+    if isinstance(data, (list, tuple)):
+        if len(data) != len(encoders):
+            raise ValueError(f"data lists {len(data)} data sets for {len(encoders)} cells; give one or one per cell")
+        wrong = [type(d).__name__ for d in data if not isinstance(d, DataSplits)]
+    else:
+        wrong = [] if isinstance(data, DataSplits) else [type(data).__name__]
+    if wrong:
+        raise TypeError(f"data must be a DataSplits (train/validation/test), or a list of one per cell; got {wrong[0]}")
     require_aliases(toolbox, ("clone", "evaluate_pair", "map"))
     if not hasattr(toolbox, "train_pairs"):
         require_aliases(toolbox, ("train_pair",))
@@ -290,6 +302,10 @@ def ea_spatial_coevolution(
         encoders = [e.to(target) for e in encoders]
         decoders = [d.to(target) for d in decoders]
         data = [d.to(target) for d in data] if isinstance(data, (list, tuple)) else data.to(target)
+    check_checkpoint_path(checkpoint)
+    refuse_scheduled_prune(toolbox)
+    if seed is None and resume is not None:
+        seed = saved_seed(resume, "seeds")
     seeds = _seeds(seed, topology.trials)
     config = dict(ngen=ngen, n_cells=len(encoders), neighbourhoods=topology.neighbourhoods, trials=topology.trials,
                   solution_concept=solution_concept, tournament_size=tournament_size, update=update, seeds=seeds,

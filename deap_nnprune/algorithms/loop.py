@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
@@ -50,3 +51,31 @@ def unbound_parameter(function: Callable, name: str) -> bool:
     except (TypeError, ValueError):
         return False
     return parameter is not None and parameter.default is inspect.Parameter.empty
+
+
+def check_checkpoint_path(checkpoint: Optional[str]) -> None:
+    """Refuse, before any work, a checkpoint path whose folder does not exist."""
+    if checkpoint is None:
+        return
+    folder = Path(checkpoint).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"checkpoint={str(checkpoint)!r}: its folder {str(folder)!r} does not exist")
+
+
+def saved_seed(resume: Optional[str], key: str):
+    """The seed stored in the checkpoint *resume* (so ``seed=None`` resumes the run it names)."""
+    from .checkpoint import read_checkpoint
+
+    return read_checkpoint(resume)["config"].get(key)
+
+
+def refuse_scheduled_prune(toolbox) -> None:
+    """A :class:`~deap_nnprune.schedules.Scheduled` operator needs gen/ngen the algorithms do not pass."""
+    from ..schedules import Scheduled
+
+    prune = getattr(toolbox, "prune", None)
+    if isinstance(getattr(prune, "func", prune), Scheduled):
+        raise ValueError(
+            "toolbox.prune is a Scheduled operator; for the algorithms register the operator as 'prune' "
+            "and the schedule as 'prune_probability' (Scheduled is for hand-written loops)"
+        )

@@ -154,7 +154,8 @@ PAPER_RESULTS: dict[str, PublishedResult] = {
 def get_preset(name: str) -> ExperimentConfig:
     """The preset called *name*; an unknown name is refused with the closest names."""
     if name not in PRESETS:
-        close = difflib.get_close_matches(name, PRESETS, n=3, cutoff=0.4)
+        by_lower = {preset.lower(): preset for preset in PRESETS}
+        close = [by_lower[c] for c in difflib.get_close_matches(str(name).lower(), by_lower, n=3, cutoff=0.4)]
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"unknown preset {name!r}{hint} (list them with: python -m deap_nnprune presets)")
     return PRESETS[name]
