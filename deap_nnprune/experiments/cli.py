@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .config import ConfigError, apply_overrides, resolved, to_json, to_toml
+from .config import ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
 from .presets import PRESETS, get_preset
 
 __all__ = ["main", "build_parser", "CLIError", "integer_at_least"]
@@ -126,7 +126,9 @@ def _show(args, argv) -> int:
 
 
 def _config_from_args(args):
-    config = apply_overrides(get_preset(args.preset), args.set)
+    """The preset with ``--set`` and flag overrides; the description lists what was changed."""
+    preset = get_preset(args.preset)
+    config = apply_overrides(preset, args.set)
     run, algorithm, data = config.run, config.algorithm, config.data
     try:
         if args.trials is not None:
@@ -146,9 +148,13 @@ def _config_from_args(args):
             if source not in ("binary_clustering", "digits") and not Path(source).is_file():
                 raise CLIError(f"--data {args.data}: no such file (or use binary_clustering or digits)")
             data = replace(data, source=source)
-        return replace(config, run=run, algorithm=algorithm, data=data)
+        config = replace(config, run=run, algorithm=algorithm, data=data)
     except (TypeError, ConfigError) as error:
         raise CLIError(str(error)) from None
+    changes = changed_settings(preset, config)
+    if changes:
+        config = replace(config, description=f"{preset.description} [changed: {', '.join(changes)}]")
+    return config
 
 
 def _summary(frames, out: Path, name: str) -> str:

@@ -284,6 +284,19 @@ def to_dict(config: ExperimentConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def changed_settings(base: ExperimentConfig, config: ExperimentConfig) -> list[str]:
+    """``section.key=value`` for every setting of *config* that differs from *base*.
+
+    >>> from deap_nnprune.experiments.presets import get_preset
+    >>> quick = get_preset("quick")
+    >>> changed_settings(quick, dataclasses.replace(quick, data=dataclasses.replace(quick.data, n_dim=16)))
+    ['data.n_dim=16']
+    """
+    old, new = to_dict(base), to_dict(config)
+    return [f"{section}.{key}={value}" for section in SECTIONS for key, value in new[section].items()
+            if old[section].get(key) != value]
+
+
 def from_dict(data: dict) -> ExperimentConfig:
     """The inverse of :func:`to_dict`; unknown keys are refused."""
     sections = {}
