@@ -126,7 +126,6 @@ def test_losing_a_scoop_worker_mid_run_still_ends_identical(subprocess_env, tmp_
                                env=subprocess_env, start_new_session=True)
     try:
         _wait_for(out / "checkpoints" / "trial-1.ckpt", process)
-        _wait_for(out / "checkpoints" / "trial-0.ckpt", process)
         if (out / "trials" / "trial-0" / "final.csv").exists():
             pytest.skip("SCOOP ran the two trials one after the other; no worker held a trial to lose")
         # both trials run at once, one per process: the worker holds one of them
