@@ -131,10 +131,7 @@ def main(argv=None) -> None:
     per_epoch = seconds / args.epochs if args.epochs else float("nan")
     timings = pd.DataFrame([dict(epochs=args.epochs, seconds=seconds, seconds_per_epoch=per_epoch,
                                  scoop=support.under_scoop(), device=str(device))])
-    support.write_csv(args.out / "epochs.csv", epochs)
-    support.write_csv(args.out / "final.csv", final)
-    support.write_csv(args.out / "timings.csv", timings)
-    support.write_state_dict(args.out / "model.pt", dnp.compact(best))
+    support.write_results(args.out, epochs, final, timings, best)
     row = final.iloc[0]
     print(f"test L1 {row.test_l1:.4f}, validation L1 {row.validation_l1:.4f}, capacity {row.capacity:.3f} "
           f"(encoder {row.capacity_encoder:.3f}, decoder {row.capacity_decoder:.3f}), "

@@ -150,10 +150,7 @@ def main(argv=None) -> None:
     timings = pd.DataFrame([dict(epochs=args.epochs, seconds=seconds, seconds_per_epoch=per_epoch,
                                  update=args.update, engine=args.engine, scoop=support.under_scoop(),
                                  device=str(device))])
-    support.write_csv(args.out / "epochs.csv", epochs)
-    support.write_csv(args.out / "final.csv", final)
-    support.write_csv(args.out / "timings.csv", timings)
-    support.write_state_dict(args.out / "model.pt", dnp.compact(pair))
+    support.write_results(args.out, epochs, final, timings, pair)
     row = final.iloc[0]
     print(f"test L1 {row.test_l1:.4f}, capacity {row.capacity:.3f} (encoder {row.capacity_encoder:.3f}, "
           f"decoder {row.capacity_decoder:.3f}), {per_epoch:.3f} s per epoch ({args.update}, {args.engine}); "

@@ -177,3 +177,12 @@ def write_state_dict(path: Path, module: torch.nn.Module) -> None:
     """Save ``module.state_dict()`` (on the CPU) atomically; it loads with ``torch.load(weights_only=True)``."""
     with atomic_open(path, "wb") as handle:
         torch.save(module.cpu().state_dict(), handle)
+
+
+def write_results(out: Path, epochs: pd.DataFrame, final: pd.DataFrame, timings: pd.DataFrame,
+                  model: torch.nn.Module) -> None:
+    """The files every example writes: the results tables, the timings apart, the compacted model."""
+    write_csv(out / "epochs.csv", epochs)
+    write_csv(out / "final.csv", final)
+    write_csv(out / "timings.csv", timings)
+    write_state_dict(out / "model.pt", dnp.compact(model))
