@@ -32,6 +32,12 @@ would kill are spared, i.e. left untouched by this call: those with the
 largest summed magnitude of alive incoming weights and bias (lowest index on
 ties), a deterministic choice that keeps the strongest. So an operator may
 prune less than asked. ``min_alive=0`` turns the guard off.
+
+**Floor.** ``min_capacity`` (default 0, keyword only): an operator called on
+an individual whose :func:`~deap_nnprune.capacity` is already at or below
+this fraction does nothing. Pruning to a target size is then a matter of
+firing the operator until it stops having an effect; one call may take the
+individual below the floor by at most what that call removes.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from torch import Tensor, nn
 from ._masking import apply_keep, maskable_entries, masked_layers
 from ._rng import as_generator
 from ._validation import check_float, check_int
+from .capacity import capacity
 from .activations import _input_width, _moments_by_layer, _outputs_by_layer
 from .evaluation import check_data
 from .network import MaskedLinear
@@ -146,6 +153,12 @@ def _check_min_alive(min_alive: int) -> int:
     return check_int("min_alive", min_alive, minimum=0)
 
 
+def _at_floor(individual: nn.Module, min_capacity: float) -> bool:
+    """True when *individual* is already at or below the ``min_capacity`` floor (checked first)."""
+    min_capacity = check_float("min_capacity", min_capacity, low=0.0, high=1.0)
+    return min_capacity > 0.0 and capacity(individual) <= min_capacity
+
+
 def _kill_listed(shape: tuple[int, ...], flat_indices: np.ndarray) -> np.ndarray:
     keep = np.ones(int(np.prod(shape)), dtype=bool)
     keep[flat_indices] = False
@@ -157,6 +170,8 @@ def mut_prune_random(
     amount: int | float = 0.1,
     min_alive: int = 1,
     rng: Optional[np.random.Generator] = None,
+    *,
+    min_capacity: float = 0.0,
 ) -> tuple[nn.Module]:
     """Prune *amount* of the alive weights, and of the alive biases, of every layer at random.
 
@@ -176,6 +191,8 @@ def mut_prune_random(
         Fewest alive neurons a layer may be left with; 0 disables the guard.
     rng:
         ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
+    min_capacity:
+        Floor in [0, 1]: do nothing when the individual's capacity is at or below it.
 
     Returns
     -------
@@ -188,9 +205,14 @@ def mut_prune_random(
     True
     >>> capacity(net)   # 50 of 100 weights and 5 of 10 biases are left
     0.5
+    >>> _ = mut_prune_random(net, amount=0.5, rng=np.random.default_rng(0), min_capacity=0.5)
+    >>> capacity(net)   # at the floor already: nothing pruned
+    0.5
     """
     min_alive = _check_min_alive(min_alive)
     _check_amount(amount)
+    if _at_floor(individual, min_capacity):
+        return (individual,)
     rng = as_generator(rng)
     decisions = []
     for layer in masked_layers(individual):
@@ -210,6 +232,8 @@ def mut_prune_magnitude(
     amount: int | float = 0.1,
     min_alive: int = 1,
     rng: Optional[np.random.Generator] = None,
+    *,
+    min_capacity: float = 0.0,
 ) -> tuple[nn.Module]:
     """Prune the alive entries with the smallest absolute value, per layer: the classic baseline.
 
@@ -217,6 +241,8 @@ def mut_prune_magnitude(
     entries with the smallest ``|value|`` die (ties: lowest flat index
     first). Deterministic: *rng* is accepted, and ignored, so that every
     pruning operator can be called the same way by the algorithms.
+    ``amount``, ``min_alive`` and ``min_capacity`` are as in
+    :func:`mut_prune_random`.
 
     >>> from deap_nnprune import MaskedMLP
     >>> net = MaskedMLP((4, 1), bias=False)
@@ -228,6 +254,8 @@ def mut_prune_magnitude(
     """
     min_alive = _check_min_alive(min_alive)
     _check_amount(amount)
+    if _at_floor(individual, min_capacity):
+        return (individual,)
     decisions = []
     for layer in masked_layers(individual):
         decision: Decision = {}
@@ -258,6 +286,8 @@ def mut_prune_variance(
     batch_size: Optional[int] = None,
     min_alive: int = 1,
     rng: Optional[np.random.Generator] = None,
+    *,
+    min_capacity: float = 0.0,
 ) -> tuple[nn.Module]:
     """Activation-guided pruning: neurons whose output varies most lose the most.
 
@@ -283,6 +313,8 @@ def mut_prune_variance(
         Fewest alive neurons a layer may be left with; 0 disables the guard.
     rng:
         ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
+    min_capacity:
+        Floor in [0, 1]: do nothing when the individual's capacity is at or below it.
 
     >>> import numpy as np
     >>> from deap_nnprune import MaskedAutoencoder, capacity
@@ -293,6 +325,8 @@ def mut_prune_variance(
     """
     min_alive = _check_min_alive(min_alive)
     check_data(data, _input_width(individual))
+    if _at_floor(individual, min_capacity):
+        return (individual,)
     rng = as_generator(rng)
     decisions = []
     for layer, moments in _moments_by_layer(individual, data, batch_size):
@@ -326,6 +360,8 @@ def mut_prune_conjunctive(
     n_cases: int = 100,
     min_alive: int = 1,
     rng: Optional[np.random.Generator] = None,
+    *,
+    min_capacity: float = 0.0,
 ) -> tuple[nn.Module]:
     """Activation-guided, lexicase-like pruning of neurons that stay quiet on every case.
 
@@ -358,6 +394,8 @@ def mut_prune_conjunctive(
         Fewest alive neurons a layer may be left with; 0 disables the guard.
     rng:
         ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
+    min_capacity:
+        Floor in [0, 1]: do nothing when the individual's capacity is at or below it.
 
     >>> import numpy as np
     >>> from deap_nnprune import MaskedMLP
@@ -373,6 +411,8 @@ def mut_prune_conjunctive(
     threshold = check_float("threshold", threshold, low=0.0, high=1.0)
     n_cases = check_int("n_cases", n_cases, minimum=1)
     check_data(data, _input_width(individual))
+    if _at_floor(individual, min_capacity):
+        return (individual,)
     rng = as_generator(rng)
     rows = rng.choice(data.shape[0], size=min(n_cases, data.shape[0]), replace=False)
     cases = data[torch.from_numpy(rows).to(data.device)]

@@ -145,3 +145,26 @@ def test_resume_identity_ignores_checkpoint_interval_only():
     b = cfg.apply_overrides(config, ["training.lr=0.5"])
     assert cfg.identity(a) == cfg.identity(config)
     assert cfg.identity(b) != cfg.identity(config)
+
+
+@pytest.mark.parametrize("operator", ["random", "magnitude", "variance", "conjunctive"])
+def test_the_capacity_floor_reaches_every_operator_of_a_toolbox(operator):
+    import numpy as np
+    import torch
+
+    from deap_nnprune import MaskedAutoencoder, capacity
+    from deap_nnprune.experiments.toolboxes import canonical_toolbox, load_data
+
+    config = cfg.apply_overrides(get_preset("quick"), [
+        f"pruning.operator={operator}", "pruning.amount=0.5", "pruning.min_capacity=0.8"])
+    data = load_data(config.data)
+    toolbox = canonical_toolbox(config, data)
+    ae = MaskedAutoencoder.from_preset("paper", data.n_dim, rng=np.random.default_rng(0))
+    torch.manual_seed(0)
+    sizes = []
+    for seed in range(12):
+        toolbox.prune(ae, rng=np.random.default_rng(seed))
+        sizes.append(capacity(ae))
+    assert sizes[0] < 1.0
+    assert sizes[-1] == sizes[-2] <= 0.8  # stopped at the floor
+    assert sizes[-1] > 0.05  # instead of pruning on to almost nothing

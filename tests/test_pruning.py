@@ -397,6 +397,41 @@ def test_min_alive_zero_allows_killing_everything():
     assert capacity(ae) == 0.0
 
 
+# --- the min_capacity floor ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_an_operator_at_the_floor_changes_nothing(name):
+    ae = _ae()
+    mut_prune_random(ae, amount=0.5, rng=np.random.default_rng(3))
+    masks, weights = _masks(ae), [p.detach().clone() for p in ae.parameters()]
+    OPERATORS[name](ae, rng=np.random.default_rng(0), min_capacity=capacity(ae))
+    assert _same_masks(masks, _masks(ae))
+    assert all(torch.equal(a, b) for a, b in zip(weights, ae.parameters()))
+
+
+@pytest.mark.parametrize("name", ["random", "magnitude"])
+def test_repeated_pruning_stops_one_step_below_the_floor(name):
+    ae = _ae()
+    sizes = [capacity(ae)]
+    for seed in range(40):
+        OPERATORS[name](ae, rng=np.random.default_rng(seed), min_capacity=0.5)
+        sizes.append(capacity(ae))
+    above = [c for c in sizes if c > 0.5]
+    assert sizes[len(above)] <= 0.5 < sizes[len(above) - 1]  # the first step that reached the floor
+    assert len(set(sizes[len(above):])) == 1  # and nothing after it
+    assert sizes[-1] >= 0.5 * 0.7 - 0.02  # at most one step of 30 % below the floor (per-layer rounding)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_min_capacity_outside_unit_interval_is_refused(bad):
+    ae = _ae()
+    masks = _masks(ae)
+    with pytest.raises(ValueError, match=r"min_capacity must be"):
+        mut_prune_random(ae, amount=0.3, rng=np.random.default_rng(0), min_capacity=bad)
+    assert _same_masks(masks, _masks(ae))
+
+
 # --- devices -------------------------------------------------------------------------------
 
 

@@ -136,7 +136,8 @@ class PruningConfig:
     random, conjunctive and magnitude; 0.1 variance; 1.0 for ``prune_after``).
     ``amount`` is the fraction random and magnitude pruning remove;
     ``threshold`` and ``n_cases`` belong to conjunctive pruning; every
-    operator keeps at least ``min_alive`` neurons per layer.
+    operator keeps at least ``min_alive`` neurons per layer and leaves alone
+    an autoencoder whose capacity is at or below ``min_capacity``.
     """
 
     operator: str = "none"
@@ -146,6 +147,7 @@ class PruningConfig:
     threshold: float = 0.1
     n_cases: int = 100
     min_alive: int = 1
+    min_capacity: float = 0.0
 
     def __post_init__(self) -> None:
         check_choice("pruning.operator", self.operator, OPERATORS)
@@ -156,6 +158,7 @@ class PruningConfig:
         check_float("pruning.threshold", self.threshold, low=0.0, high=1.0)
         check_int("pruning.n_cases", self.n_cases, minimum=1)
         check_int("pruning.min_alive", self.min_alive, minimum=0)
+        check_float("pruning.min_capacity", self.min_capacity, low=0.0, high=1.0)
 
     @property
     def base_probability(self) -> float:

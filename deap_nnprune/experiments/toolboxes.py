@@ -96,15 +96,15 @@ def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: Opt
     if p.operator == "none":
         return
     bound = {} if data is None else {"data": data}
+    floor = dict(min_alive=p.min_alive, min_capacity=p.min_capacity)
     if p.operator == "random":
-        toolbox.register("prune", mut_prune_random, amount=p.amount, min_alive=p.min_alive)
+        toolbox.register("prune", mut_prune_random, amount=p.amount, **floor)
     elif p.operator == "magnitude":
-        toolbox.register("prune", mut_prune_magnitude, amount=p.amount, min_alive=p.min_alive)
+        toolbox.register("prune", mut_prune_magnitude, amount=p.amount, **floor)
     elif p.operator == "variance":
-        toolbox.register("prune", mut_prune_variance, min_alive=p.min_alive, **bound)
+        toolbox.register("prune", mut_prune_variance, **floor, **bound)
     else:
-        toolbox.register("prune", mut_prune_conjunctive, threshold=p.threshold, n_cases=p.n_cases,
-                         min_alive=p.min_alive, **bound)
+        toolbox.register("prune", mut_prune_conjunctive, threshold=p.threshold, n_cases=p.n_cases, **floor, **bound)
     extra = {"n": config.algorithm.cells} if p.schedule == "population" else {}
     toolbox.register("prune_probability", schedules.SCHEDULES[p.schedule], p=p.base_probability, **extra)
 
