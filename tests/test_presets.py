@@ -78,7 +78,8 @@ def test_paper_base_probabilities_are_resolved_per_operator():
 def test_ours_presets_keep_masks_and_adam_state():
     for name, config in PRESETS.items():
         if name.startswith("ours-"):
-            assert config.network.persistent_masks and config.training.optimizer_state == "persistent"
+            assert config.network.persistent_masks
+            assert config.training.optimizer_state == ("fresh_per_batch" if name.endswith("-sign") else "persistent")
 
 
 def test_published_figures_are_keyed_by_paper_preset():

@@ -13,7 +13,10 @@ setting, including the authors' behaviours that change results (SPEC §1):
   1000 rows per split, 1000 dimensions, 10 clusters, 5 % noise, and the base
   pruning probability 0.5 (random, conjunctive) or 0.1 (variance).
 
-``ours-…`` presets keep masks and Adam state for good (our defaults).
+``ours-…`` presets keep masks for good (our default), and Adam state too,
+except ``ours-coevolution-random-exponential-sign``: there Adam is rebuilt on
+every batch on purpose, which makes every step ``lr·sign(gradient)`` (see
+docs/RESULTS.md), and a ``pruning.min_capacity`` floor stops the pruning.
 :data:`PAPER_RESULTS` holds the paper's published figures, keyed by preset.
 
 >>> sorted(PRESETS)[:2]
@@ -66,11 +69,11 @@ _OURS_COEVOLUTION_P = 0.075
 
 def _ours(name: str, description: str, operator: str = "random", schedule: str = "exponential",
           algorithm: Optional[AlgorithmConfig] = None, training: Optional[TrainingConfig] = None,
-          p: float = _OURS_COEVOLUTION_P) -> ExperimentConfig:
+          p: float = _OURS_COEVOLUTION_P, min_capacity: float = 0.0) -> ExperimentConfig:
     return ExperimentConfig(
         name=name, description=description, data=_PAPER_DATA, network=NetworkConfig(persistent_masks=True),
         training=training or TrainingConfig(lr=1e-3, optimizer_state="persistent"),
-        pruning=PruningConfig(operator=operator, schedule=schedule, p=p),
+        pruning=PruningConfig(operator=operator, schedule=schedule, p=p, min_capacity=min_capacity),
         algorithm=algorithm or replace(_COEVOLUTION, update="synchronous"), run=_RUN,
     )
 
@@ -111,6 +114,10 @@ _ALL = [
     ),
     _ours("ours-coevolution-random-exponential",
           "ours: coevolution, random exponential p=0.075, persistent masks and Adam state, synchronous, lr 1e-3"),
+    _ours("ours-coevolution-random-exponential-sign",
+          "ours: coevolution, random exponential p=0.5 down to a 35% capacity floor, persistent masks, "
+          "Adam rebuilt every batch (sign steps) at lr 3e-4, synchronous",
+          p=0.5, min_capacity=0.35, training=TrainingConfig(lr=3e-4, optimizer_state="fresh_per_batch")),
     _ours("ours-coevolution-magnitude-exponential",
           "ours: coevolution, magnitude pruning (smallest |w|), exponential p=0.075, persistent masks and Adam, lr 1e-3",
           operator="magnitude"),
