@@ -14,13 +14,13 @@ setting, including the authors' behaviours that change results (SPEC §1):
   pruning probability 0.5 (random, conjunctive) or 0.1 (variance).
 
 ``ours-…`` presets keep masks for good (our default), and Adam state too,
-except ``ours-coevolution-random-exponential-sign``: there Adam is rebuilt on
-every batch on purpose, which makes every step ``lr·sign(gradient)`` (see
-docs/RESULTS.md), and a ``pruning.min_capacity`` floor stops the pruning.
+except the ``…-sign`` presets: there Adam is rebuilt on every batch on
+purpose, which makes every step ``lr·sign(gradient)`` (see docs/RESULTS.md),
+and a ``pruning.min_capacity`` floor stops the pruning.
 :data:`PAPER_RESULTS` holds the paper's published figures, keyed by preset.
 
 >>> sorted(PRESETS)[:2]
-['ours-canonical-conjunctive-exponential', 'ours-coevolution-magnitude-exponential']
+['ours-canonical-conjunctive-exponential', 'ours-canonical-random-exponential-sign']
 >>> get_preset("paper-coevolution-none").training.optimizer_state
 'fresh_per_batch'
 """
@@ -126,6 +126,11 @@ _ALL = [
           "lr 1e-3",
           algorithm=replace(_COEVOLUTION, cells=9, topology="torus", neighbourhood="von_neumann",
                             update="synchronous")),
+    _ours("ours-canonical-random-exponential-sign",
+          "ours: canonical (1+1), random exponential p=0.5 down to a 45% capacity floor, persistent masks, "
+          "Adam rebuilt every batch (sign steps) at lr 3e-4",
+          algorithm=_CANONICAL, p=0.5, min_capacity=0.45,
+          training=TrainingConfig(lr=3e-4, optimizer_state="fresh_per_batch")),
     _ours("ours-canonical-conjunctive-exponential",
           "ours: canonical (1+1), conjunctive exponential, persistent masks and Adam, lr 1e-3 /10 every quarter",
           operator="conjunctive", algorithm=_CANONICAL, training=_CANONICAL_TRAINING, p=0.5),
