@@ -38,9 +38,9 @@ if not hasattr(creator, "AEMulti"):
     creator.create("AEMulti", dnp.MaskedAutoencoder, fitness=creator.FitnessMulti)
 
 
-def mutate(individual, data, max_amount=0.3, batch_size=5, rng=None):
+def mutate(individual, data, max_amount=0.3, batch_size=5, lr=None, optimizer_state="persistent", rng=None):
     """Train one epoch on *data*, then prune a fraction drawn uniformly in ``[0, max_amount]``."""
-    dnp.mut_train(individual, data, epochs=1, batch_size=batch_size, rng=rng)
+    dnp.mut_train(individual, data, epochs=1, batch_size=batch_size, lr=lr, optimizer_state=optimizer_state, rng=rng)
     dnp.mut_prune_random(individual, amount=float(rng.uniform(0.0, max_amount)), rng=rng)
     return (individual,)
 
@@ -51,6 +51,11 @@ def parse_args(argv=None):
     parser.add_argument("--mu", type=support.integer(2), default=12, help="population size")
     parser.add_argument("--max-amount", type=support.real(0.0, 1.0), default=0.3,
                         help="largest fraction of alive weights one mutation prunes")
+    parser.add_argument("--lr", type=support.real(0.0, 1.0, low_open=True), default=None,
+                        help="Adam learning rate (default: the individual's own, 1e-3 for the paper preset)")
+    parser.add_argument("--optimizer-state", choices=("persistent", "fresh_per_batch"), default="persistent",
+                        help="keep Adam's moments (persistent) or rebuild Adam on every batch, "
+                             "which makes every step lr*sign(gradient)")
     parser.add_argument("--n-dim", type=support.integer(1), default=64, help="width of a data row")
     parser.add_argument("--n-samples", type=support.integer(10), default=100, help="rows per split (a multiple of 10)")
     support.add_common_options(parser, out="results/nsga2")
@@ -114,7 +119,8 @@ def main(argv=None) -> None:
     toolbox.register("individual", creator.AEMulti.from_preset, "paper", n_dim=args.n_dim,
                      rng=np.random.default_rng(args.seed))
     toolbox.register("population", tools.initRepeat, list, toolbox.individual)
-    toolbox.register("mutate", mutate, data=data.train, max_amount=args.max_amount)
+    toolbox.register("mutate", mutate, data=data.train, max_amount=args.max_amount, lr=args.lr,
+                     optimizer_state=args.optimizer_state)
     toolbox.register("evaluate", dnp.evaluate_l1_capacity, data=data.validation)
     toolbox.register("select", tools.selNSGA2)
 

@@ -144,6 +144,16 @@ def test_nsga2_writes_a_non_dominated_front(tmp_path):
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_nsga2_sign_steps_option_reaches_the_training(tmp_path):
+    fronts = {}
+    for state in ("persistent", "fresh_per_batch"):
+        out = tmp_path / state
+        succeeded(run("nsga2_prune.py", "--generations", "2", "--mu", "4", *TINY, "--lr", "3e-4",
+                      "--optimizer-state", state, "--out", out))
+        fronts[state] = pd.read_csv(out / "pareto.csv")
+    assert not fronts["persistent"].equals(fronts["fresh_per_batch"])
+
+
 def test_compose_toolbox_prints_l1_and_capacity_per_generation():
     result = succeeded(run("compose_toolbox.py", "--generations", "2", "--guided-every", "1",
                            "--n-dim", "16", "--n-samples", "20"))
