@@ -100,8 +100,9 @@ def plot_front(path: Path, population, front) -> None:
     best = np.array(sorted(ind.fitness.values for ind in front))
     axes.scatter(everyone[:, 1], everyone[:, 0], color="0.7", label="final population")
     axes.plot(best[:, 1], best[:, 0], "o-", color="tab:red", label="Pareto front")
+    axes.set_title(f"NSGA-II on (L1, capacity): final population of {len(population)}")
     axes.set_xlabel("capacity (fraction of weights alive)")
-    axes.set_ylabel("validation L1")
+    axes.set_ylabel("validation L1 (mean absolute error)")
     axes.legend()
     figure.tight_layout()
     with atomic_open(path, "wb") as handle:
