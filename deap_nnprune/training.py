@@ -150,8 +150,10 @@ def mut_train(
         L2 penalty added to the gradient, as in ``torch.optim.Adam``.
     optimizer_state:
         ``"persistent"`` (default): the moments carry over between batches and
-        calls. ``"fresh_per_batch"``: a compatibility mode that restarts Adam
-        on every batch, as the paper authors' code does.
+        calls. ``"fresh_per_batch"``: restart Adam on every batch, as the
+        paper authors' code does. Every step is then Adam's first,
+        ``lr·g/(|g| + eps)``: sign descent, which on the paper's data trains
+        better than persistent Adam (docs/RESULTS.md).
     lr_step_size, lr_gamma:
         Optional StepLR: the rate is multiplied by *lr_gamma* every
         *lr_step_size* optimiser steps of the individual (the paper's
