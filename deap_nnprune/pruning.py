@@ -154,7 +154,7 @@ def _check_min_alive(min_alive: int) -> int:
 
 
 def _at_floor(individual: nn.Module, min_capacity: float) -> bool:
-    """True when *individual* is already at or below the ``min_capacity`` floor (checked first)."""
+    """True when *individual* is already at or below the ``min_capacity`` floor (a 0 floor is never reached)."""
     min_capacity = check_float("min_capacity", min_capacity, low=0.0, high=1.0)
     return min_capacity > 0.0 and capacity(individual) <= min_capacity
 
