@@ -414,6 +414,9 @@ class _AdamPerRate:
     call costs a few microseconds, small next to a pair's work on the CPU.
     """
 
+    #: Whether pruned entries' moments collect values that write-back must zero.
+    dirties_pruned_moments = False
+
     def __init__(self, stack: _StackedPairs, grads: list[Tensor], steps: list[Tensor],
                  rates: list[list[list[float]]], settings: AdamSettings) -> None:
         self.settings, self.grads, self.keep = settings, grads, stack.keep
@@ -452,6 +455,8 @@ class _ScaledAdam:
     reads; :meth:`_StackedPairs.write_back` zeroes them.
     """
 
+    dirties_pruned_moments = True
+
     def __init__(self, stack: _StackedPairs, grads: list[Tensor], steps: list[Tensor],
                  rates: list[list[list[float]]], settings: AdamSettings) -> None:
         self.settings, self.stack, self.grads, self.steps = settings, stack, grads, steps
@@ -483,6 +488,8 @@ class _ForeachAdam:
     The per-network update of :func:`~deap_nnprune.training.mut_train_pair`
     itself, on views of the stacked tensors, each with its own step and rate.
     """
+
+    dirties_pruned_moments = False  # gradients of pruned entries are zeroed first
 
     def __init__(self, stack: _StackedPairs, grads: list[Tensor], steps: list[Tensor],
                  rates: list[list[list[float]]], settings: AdamSettings) -> None:
@@ -590,7 +597,7 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
         else:
             steps.add_(1.0)
         adam(i)
-    stack.write_back([k for k in range(n_pairs) if exact[k]], n_steps, zero_dead_moments=isinstance(adam, _ScaledAdam))
+    stack.write_back([k for k in range(n_pairs) if exact[k]], n_steps, zero_dead_moments=adam.dirties_pruned_moments)
     return [k for k in range(n_pairs) if not exact[k]]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._adam import AdamSettings, adam_update
+from ._adam import OPTIMIZER_STATES, AdamSettings, adam_update
 from ._masking import maskable_entries, masked_layers
 from ._rng import as_generator
 from ._validation import check_float, check_int
@@ -23,7 +23,7 @@ from .devices import module_device
 from .evaluation import check_data
 from .network import MaskedAutoencoder, MaskedLinear, MaskedMLP
 
-__all__ = ["mut_train", "mut_train_pair", "mut_learning_rate", "batch_order"]
+__all__ = ["mut_train", "mut_train_pair", "mut_learning_rate", "batch_order", "OPTIMIZER_STATES"]
 
 
 def batch_order(

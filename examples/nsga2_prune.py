@@ -53,7 +53,7 @@ def parse_args(argv=None):
                         help="largest fraction of alive weights one mutation prunes")
     parser.add_argument("--lr", type=support.real(0.0, 1.0, low_open=True), default=None,
                         help="Adam learning rate (default: the individual's own, 1e-3 for the paper preset)")
-    parser.add_argument("--optimizer-state", choices=("persistent", "fresh_per_batch"), default="persistent",
+    parser.add_argument("--optimizer-state", choices=dnp.training.OPTIMIZER_STATES, default="persistent",
                         help="keep Adam's moments (persistent) or rebuild Adam on every batch, "
                              "which makes every step lr*sign(gradient)")
     parser.add_argument("--n-dim", type=support.integer(1), default=64, help="width of a data row")

@@ -25,6 +25,7 @@ from typing import Any, Optional, Sequence
 from .. import schedules
 from .._validation import check_choice, check_float, check_int
 from ..network import PRESETS as ARCHITECTURES
+from ..training import OPTIMIZER_STATES
 
 __all__ = [
     "DataConfig", "NetworkConfig", "TrainingConfig", "PruningConfig", "AlgorithmConfig", "RunConfig",
@@ -122,7 +123,7 @@ class TrainingConfig:
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"training.betas must be two numbers in [0, 1), got {self.betas!r}")
         check_float("training.weight_decay", self.weight_decay, low=0.0)
-        check_choice("training.optimizer_state", self.optimizer_state, ("persistent", "fresh_per_batch"))
+        check_choice("training.optimizer_state", self.optimizer_state, OPTIMIZER_STATES)
         check_float("training.lr_mutation_sigma", self.lr_mutation_sigma, low=0.0)
         check_float("training.lr_decay_every", self.lr_decay_every, low=0.0, high=1.0)
         check_float("training.lr_gamma", self.lr_gamma, low=0.0, high=1.0, low_open=True)
