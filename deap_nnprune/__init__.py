@@ -6,7 +6,7 @@ learning-rate operators follow ``deap.tools`` conventions; the algorithms
 """
 
 from . import algorithms, datasets, schedules
-from .capacity import capacity, count_alive
+from .capacity import capacity, count_alive, paper_capacity, record_pruned
 from .compaction import CompactAutoencoder, compact
 from .crossover import cx_masked_uniform
 from .devices import resolve_device
@@ -24,6 +24,8 @@ __all__ = [
     "schedules",
     "capacity",
     "count_alive",
+    "paper_capacity",
+    "record_pruned",
     "compact",
     "CompactAutoencoder",
     "cx_masked_uniform",

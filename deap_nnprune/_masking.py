@@ -39,10 +39,21 @@ def maskable_entries(layer: MaskedLinear) -> Iterator[tuple[str, Tensor]]:
 def apply_keep(layer: MaskedLinear, name: str, keep: Tensor) -> None:
     """Kill the entries of ``layer.<name>`` where *keep* is false.
 
-    The mask only ever loses ones: ``mask &= keep``. The parameter and its
-    Adam moments are zeroed where the mask is zero.
+    With persistent masks the mask only ever loses ones (``mask &= keep``)
+    and the parameter and its Adam moments are zeroed where the mask is
+    zero, so no optimiser update can move a dead entry again. In the
+    regrowth compatibility mode (``persistent_masks=False``) this is what
+    ``torch.nn.utils.prune`` followed by ``prune.remove`` does: the
+    parameter is zeroed once where *keep* is false, and nothing else changes
+    (not the mask, not the optimiser's moments), so a later prune does not
+    zero again what training regrew.
     """
+    keep = keep.to(device=layer.weight.device)
+    if not layer.persistent_masks:
+        param = getattr(layer, name)
+        param.mul_(keep.to(dtype=param.dtype))
+        return
     mask = getattr(layer, f"{name}_mask")
-    mask.mul_(keep.to(device=mask.device, dtype=mask.dtype))
+    mask.mul_(keep.to(dtype=mask.dtype))
     for tensor_name in (name, f"{name}_exp_avg", f"{name}_exp_avg_sq"):
         getattr(layer, tensor_name).mul_(mask)

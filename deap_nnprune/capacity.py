@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ._masking import maskable_entries, masked_layers
+from .network import MaskedMLP
 
-__all__ = ["capacity", "count_alive"]
+__all__ = ["capacity", "count_alive", "paper_capacity", "record_pruned"]
 
 
 def count_alive(module: nn.Module) -> tuple[int, int]:
@@ -37,3 +39,50 @@ def capacity(module: nn.Module) -> float:
     """
     alive, total = count_alive(module)
     return alive / total
+
+
+def _counted_halves(module: nn.Module) -> list[nn.Module]:
+    """The networks that carry a counter: every :class:`MaskedMLP` inside *module*, else *module*."""
+    halves = [m for m in module.modules() if isinstance(m, MaskedMLP)]
+    return halves or [module]
+
+
+def record_pruned(module: nn.Module) -> None:
+    """Set each half's ``pruned_count`` to its dead entries now: what the pruning operators call after a prune.
+
+    This is the paper authors' bookkeeping, kept for :func:`paper_capacity`;
+    nothing recounts it later, so weights that training regrows (in the
+    regrowth compatibility mode) still count as pruned.
+
+    >>> from deap_nnprune import MaskedMLP
+    >>> net = MaskedMLP((3, 2))
+    >>> net.layers[0].weight_mask[0] = 0
+    >>> record_pruned(net); net.pruned_count
+    3
+    """
+    for half in _counted_halves(module):
+        alive, total = count_alive(half)
+        half.pruned_count = total - alive
+
+
+def paper_capacity(module: nn.Module) -> float:
+    """``1 - pruned_count / entries`` over the halves of *module*: the capacity the paper reports.
+
+    The authors count the zeros of a network right after each prune, store
+    the count on the network, copy it on clone and never recount it; a
+    network never pruned counts 0. With persistent masks this equals
+    :func:`capacity` right after a prune; in the regrowth compatibility mode
+    it ignores regrowth, so it can be far below the true alive fraction.
+
+    >>> from deap_nnprune import MaskedAutoencoder, capacity
+    >>> ae = MaskedAutoencoder.from_preset("paper", n_dim=10, persistent_masks=False)
+    >>> with torch.no_grad():
+    ...     _ = ae.encoder.layers[0].weight.zero_()   # zeroed, but not by a prune: not counted
+    >>> paper_capacity(ae), round(capacity(ae), 3)
+    (1.0, 0.766)
+    """
+    pruned = total = 0
+    for half in _counted_halves(module):
+        pruned += int(getattr(half, "pruned_count", 0))
+        total += count_alive(half)[1]
+    return 1.0 - pruned / total

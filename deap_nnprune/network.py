@@ -209,6 +209,9 @@ class MaskedMLP(nn.Module):
         for i, width in enumerate(sizes):
             check_int(f"sizes[{i}]", width, minimum=1)
         self.learning_rate = check_float("learning_rate", learning_rate, low=0.0, low_open=True)
+        #: The paper authors' pruned-parameter counter (see :func:`deap_nnprune.paper_capacity`): the dead
+        #: entries counted right after this network's last prune, copied on clone, never recounted.
+        self.pruned_count = 0
         self.layers = nn.ModuleList(
             MaskedLinear(a, b, bias=bias, persistent_masks=persistent_masks)
             for a, b in zip(sizes[:-1], sizes[1:])
@@ -251,10 +254,11 @@ class MaskedMLP(nn.Module):
             yield layer, x
 
     def get_extra_state(self) -> dict:
-        return {"learning_rate": float(self.learning_rate)}
+        return {"learning_rate": float(self.learning_rate), "pruned_count": int(self.pruned_count)}
 
     def set_extra_state(self, state: dict) -> None:
         self.learning_rate = float(state["learning_rate"])
+        self.pruned_count = int(state.get("pruned_count", 0))
 
     @classmethod
     def from_preset(

@@ -25,6 +25,16 @@ still counts (it outputs a constant). An entry is alive while its mask is 1
 (in the regrowth compatibility mode, ``persistent_masks=False``: while it is
 non-zero).
 
+**Regrowth compatibility mode** (``persistent_masks=False``): each call
+behaves like ``torch.nn.utils.prune`` with ``prune.remove`` afterwards, as
+in the paper authors' code: a fresh all-ones mask per call, ``amount``
+counted over *all* entries of a tensor (already-zero ones included) and
+drawn among all of them, the chosen entries zeroed once, and nothing
+remembered (masks and optimiser moments are left alone), so weights that
+training regrew are not zeroed again by the next prune. After every prune
+the operators record each half's dead entries for
+:func:`~deap_nnprune.paper_capacity`.
+
 **Guard.** ``min_alive`` (default 1): after an operator, every layer keeps
 at least ``min(min_alive, neurons alive before)`` alive neurons, the output
 layer included. When a decision would leave fewer, enough of the neurons it
@@ -53,7 +63,7 @@ from torch import Tensor, nn
 from ._masking import apply_keep, maskable_entries, masked_layers
 from ._rng import as_generator
 from ._validation import check_float, check_int
-from .capacity import capacity
+from .capacity import capacity, record_pruned
 from .activations import _input_width, _moments_by_layer, _outputs_by_layer
 from .evaluation import check_data
 from .network import MaskedLinear
@@ -109,6 +119,18 @@ def _alive(layer: MaskedLinear, name: str) -> np.ndarray:
     return layer.alive(name).cpu().numpy()
 
 
+def _candidates(layer: MaskedLinear, name: str) -> np.ndarray:
+    """Entries an ``amount`` is counted over and drawn from.
+
+    With persistent masks: the alive entries. In the regrowth compatibility
+    mode: every entry, as ``torch.nn.utils.prune`` does with the fresh
+    all-ones mask of each call (already-zero entries may be drawn again).
+    """
+    if layer.persistent_masks:
+        return np.flatnonzero(_alive(layer, name))
+    return np.arange(getattr(layer, name).numel())
+
+
 def _neurons_alive(layer: MaskedLinear, decision: Optional[Decision] = None) -> np.ndarray:
     """Boolean per output unit: any alive incoming weight or bias (after *decision*, if given)."""
     alive = np.zeros(layer.out_features, dtype=bool)
@@ -142,11 +164,12 @@ def _guard(layer: MaskedLinear, decision: Decision, min_alive: int) -> Decision:
     return decision
 
 
-def _apply(decisions: list[tuple[MaskedLinear, Decision]], min_alive: int) -> None:
+def _apply(individual: nn.Module, decisions: list[tuple[MaskedLinear, Decision]], min_alive: int) -> None:
     for layer, decision in decisions:
         decision = _guard(layer, decision, min_alive)
         for name, keep in decision.items():
             apply_keep(layer, name, torch.from_numpy(keep))
+    record_pruned(individual)
 
 
 def _check_min_alive(min_alive: int) -> int:
@@ -177,7 +200,10 @@ def mut_prune_random(
 
     Per layer, the weights and the biases are treated separately: of the
     alive entries of each, :func:`validate_amount` entries (a fraction, or a
-    count) are chosen uniformly without replacement and killed. The guard
+    count) are chosen uniformly without replacement and killed. In the
+    regrowth compatibility mode the draw is among all entries, so exactly
+    ``round(amount * numel)`` entries of each tensor are zero right after
+    the call (see the module docstring). The guard
     (see the module docstring) may spare some of them.
 
     Parameters
@@ -218,12 +244,12 @@ def mut_prune_random(
     for layer in masked_layers(individual):
         decision: Decision = {}
         for name, tensor in maskable_entries(layer):
-            candidates = np.flatnonzero(_alive(layer, name))
+            candidates = _candidates(layer, name)
             k = validate_amount(amount, candidates.size)
             chosen = rng.choice(candidates, size=k, replace=False) if k else candidates[:0]
             decision[name] = _kill_listed(tuple(tensor.shape), chosen)
         decisions.append((layer, decision))
-    _apply(decisions, min_alive)
+    _apply(individual, decisions, min_alive)
     return (individual,)
 
 
@@ -239,7 +265,8 @@ def mut_prune_magnitude(
 
     Weights and biases are ranked separately; of each, :func:`validate_amount`
     entries with the smallest ``|value|`` die (ties: lowest flat index
-    first). Deterministic: *rng* is accepted, and ignored, so that every
+    first); in the regrowth compatibility mode all entries are ranked, as
+    ``torch.nn.utils.prune.l1_unstructured`` does. Deterministic: *rng* is accepted, and ignored, so that every
     pruning operator can be called the same way by the algorithms.
     ``amount``, ``min_alive`` and ``min_capacity`` are as in
     :func:`mut_prune_random`.
@@ -260,13 +287,13 @@ def mut_prune_magnitude(
     for layer in masked_layers(individual):
         decision: Decision = {}
         for name, tensor in maskable_entries(layer):
-            candidates = np.flatnonzero(_alive(layer, name))
+            candidates = _candidates(layer, name)
             k = validate_amount(amount, candidates.size)
             magnitude = np.abs(tensor.detach().cpu().double().numpy().reshape(-1)[candidates])
             chosen = candidates[np.argsort(magnitude, kind="stable")[:k]]
             decision[name] = _kill_listed(tuple(tensor.shape), chosen)
         decisions.append((layer, decision))
-    _apply(decisions, min_alive)
+    _apply(individual, decisions, min_alive)
     return (individual,)
 
 
@@ -338,7 +365,7 @@ def mut_prune_variance(
             probability = survive.reshape((-1,) + (1,) * (tensor.dim() - 1))
             decision[name] = draws < probability
         decisions.append((layer, decision))
-    _apply(decisions, min_alive)
+    _apply(individual, decisions, min_alive)
     return (individual,)
 
 
@@ -368,7 +395,9 @@ def mut_prune_conjunctive(
     Draw ``min(n_cases, rows)`` rows of *data* without replacement, in
     random order: the cases. Per case and layer, min–max normalise the
     neurons' outputs (after the activation) over all the layer's neurons.
-    The candidates start as the layer's alive neurons; for each case in turn
+    The candidates start as the layer's alive neurons (in the regrowth
+    compatibility mode: all its neurons, as the authors' code does); for
+    each case in turn
     only candidates whose normalised output is below *threshold* stay. The
     filter stops as soon as one or none is left (a case on which all neurons
     of the layer output the same value filters nothing). Every neuron left
@@ -418,12 +447,13 @@ def mut_prune_conjunctive(
     cases = data[torch.from_numpy(rows).to(data.device)]
     decisions = []
     for layer, outputs in _outputs_by_layer(individual, cases):
-        doomed = _lexicase_survivors(outputs.cpu().numpy(), _neurons_alive(layer), threshold)
+        candidates = _neurons_alive(layer) if layer.persistent_masks else np.ones(layer.out_features, dtype=bool)
+        doomed = _lexicase_survivors(outputs.cpu().numpy(), candidates, threshold)
         decision: Decision = {}
         for name, tensor in maskable_entries(layer):
             keep = np.ones(tuple(tensor.shape), dtype=bool)
             keep[doomed] = False  # whole rows: the first axis is the output neuron
             decision[name] = keep
         decisions.append((layer, decision))
-    _apply(decisions, min_alive)
+    _apply(individual, decisions, min_alive)
     return (individual,)
