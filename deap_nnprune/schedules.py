@@ -84,13 +84,17 @@ def final_n(gen: int, ngen: int, p: float = 0.5) -> float:
 
 
 def population(gen: int, ngen: int, p: float = 0.5, n: Optional[int] = None) -> float:
-    """``p·t/(T·n)`` with ``n`` the population size (number of cells).
+    """``p·t/(T·n)`` with ``n`` the size of the population an individual is bred from.
+
+    In coevolution that is a cell's neighbourhood (3 on a ring of radius 1),
+    as in the paper authors' code, not the number of cells; in the canonical
+    loop it is 1.
 
     >>> population(10, 10, p=0.5, n=10)
     0.05
     """
     if n is None:
-        raise TypeError("population schedule needs n, the population size: register it with n=...")
+        raise TypeError("population schedule needs n, the size of the population bred from (a neighbourhood): register it with n=...")
     n = check_int("n", n, minimum=1)
     t, T, p = _checked(gen, ngen, p)
     return p * t / (T * n)

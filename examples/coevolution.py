@@ -106,7 +106,9 @@ def make_toolbox(args: argparse.Namespace) -> base.Toolbox:
     if args.engine == "batched":
         toolbox.register("train_pairs", batched.train_pairs, epochs=1, batch_size=args.batch_size, betas=BETAS)
     # Guided operators keep ``data`` unbound: the algorithm gives each cell's training rows.
-    support.register_pruning(toolbox, args, n=args.cells)
+    # "population" schedule: n is the neighbourhood a cell breeds from, as in the paper authors' code
+    hood = dnp.algorithms.make_topology(args.topology, args.cells, args.radius).neighbourhoods[0]
+    support.register_pruning(toolbox, args, n=len(hood))
     toolbox.register("mutate_lr", dnp.mut_learning_rate, sigma=1e-5, low=1e-9, high=10.0)
     return toolbox
 

@@ -43,16 +43,45 @@ def test_preset_names_spell_algorithm_operator_and_schedule():
             assert name.endswith(f"{config.pruning.operator}-{config.pruning.schedule}")
 
 
+#: Cells and data dimensions of each coevolution row in the authors' experiment file.
+AUTHORS_GRID = {
+    "paper-coevolution-none": (5, 1000),
+    "paper-coevolution-random-exponential": (5, 1000),
+    "paper-coevolution-conjunctive-final_n": (5, 1000),
+    "paper-coevolution-random-prune_after": (5, 1000),
+    "paper-coevolution-variance-population": (10, 1000),
+    "paper-coevolution-small-random-exponential": (10, 4000),
+}
+
+
 @pytest.mark.parametrize("name", [n for n in PAPER_ROWS if "coevolution" in n])
 def test_paper_coevolution_presets_use_the_authors_settings(name):
     config = PRESETS[name]
-    assert config.algorithm.cells == 10 and config.algorithm.topology == "ring" and config.algorithm.radius == 1
+    cells, n_dim = AUTHORS_GRID[name]
+    assert config.algorithm.cells == cells and config.algorithm.topology == "ring" and config.algorithm.radius == 1
     assert config.algorithm.solution_concept == "best" and config.algorithm.update == "sequential"
     assert config.algorithm.epochs == 400
     assert config.training.lr == 1e-5 and config.training.lr_mutation_sigma == 1e-5
     assert config.training.batch_size == 5 and config.training.optimizer_state == "fresh_per_batch"
     assert config.network.persistent_masks is False
-    assert (config.data.n_samples, config.data.n_dim, config.data.n_clusters, config.data.noise) == (1000, 1000, 10, 0.05)
+    assert (config.data.n_samples, config.data.n_dim, config.data.n_clusters, config.data.noise) == (1000, n_dim, 10, 0.05)
+
+
+@pytest.mark.parametrize("name", [n for n in PAPER_ROWS if "coevolution" in n])
+def test_paper_coevolution_presets_select_like_the_authors_code(name):
+    config = PRESETS[name]
+    assert config.algorithm.pair_selection == "same_index"
+    assert config.algorithm.tournament_replacement is True
+    assert config.training.lr_owner == "cell"
+    assert config.pruning.min_alive == 0 and config.pruning.amount == 0.1
+
+
+def test_ours_presets_keep_our_selection():
+    for name, config in PRESETS.items():
+        if name.startswith("ours-"):
+            assert config.algorithm.pair_selection == "independent"
+            assert config.algorithm.tournament_replacement is False
+            assert config.training.lr_owner == "individual"
 
 
 @pytest.mark.parametrize("name", [n for n in PAPER_ROWS if "canonical" in n])

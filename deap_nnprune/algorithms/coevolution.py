@@ -10,8 +10,8 @@ import torch
 from deap import tools
 
 from .._rng import derive_rng
-from .._validation import check_choice, check_int
-from ..capacity import capacity
+from .._validation import check_bool, check_choice, check_int
+from ..capacity import capacity, paper_capacity
 from ..datasets import DataSplits
 from ..devices import DeviceLike, resolve_device
 from ..network import MaskedAutoencoder
@@ -20,10 +20,17 @@ from .loop import (check_checkpoint_path, generation_range, make_logbook, new_se
                    require_aliases, saved_seed, unbound_parameter)
 from .topology import TOPOLOGIES, Topology, make_topology
 
-__all__ = ["ea_spatial_coevolution", "SOLUTION_CONCEPTS", "UPDATES", "solution_scores", "tournament"]
+__all__ = ["ea_spatial_coevolution", "SOLUTION_CONCEPTS", "UPDATES", "PAIR_SELECTIONS", "LR_OWNERS", "solution_scores",
+           "tournament"]
 
 SOLUTION_CONCEPTS = ("best", "worst", "mean")
 UPDATES = ("sequential", "synchronous")
+#: ``independent``: a tournament for the encoder and one for the decoder; ``same_index``: one tournament on the
+#: encoders' scores picks a neighbour, whose encoder and decoder are both taken (the paper authors' code).
+PAIR_SELECTIONS = ("independent", "same_index")
+#: ``individual``: each half carries its own learning rate; ``cell``: one rate per cell for both halves,
+#: mutated once after the cell's update (the paper authors' code).
+LR_OWNERS = ("individual", "cell")
 _ORDER, _CELL = 0, 1  # keys that keep the per-generation random streams apart
 
 
@@ -41,13 +48,16 @@ def solution_scores(scores: np.ndarray, concept: str) -> tuple[np.ndarray, np.nd
     return reduce(scores, axis=1), reduce(scores, axis=0)
 
 
-def tournament(scores: np.ndarray, size: int, rng: np.random.Generator) -> int:
-    """Index of the lowest score among *size* distinct candidates drawn with *rng*.
+def tournament(scores: np.ndarray, size: int, rng: np.random.Generator, replace: bool = False) -> int:
+    """Index of the lowest score among *size* candidates drawn with *rng*.
+
+    Candidates are distinct unless *replace* is true (then the same one may
+    be drawn twice, as in the paper authors' code).
 
     >>> tournament(np.array([3.0, 1.0, 2.0]), 3, np.random.default_rng(0))
     1
     """
-    candidates = rng.choice(len(scores), size=size, replace=False)
+    candidates = rng.choice(len(scores), size=size, replace=bool(replace))
     return int(candidates[np.argmin(scores[candidates])])
 
 
@@ -67,8 +77,9 @@ class _Coevolution:
     """State and steps of one run; :func:`ea_spatial_coevolution` drives it."""
 
     def __init__(self, encoders, decoders, toolbox, ngen, data, topology, concept, tsize, update, seeds,
-                 score_batch_size):
+                 score_batch_size, pair_selection, replacement, lr_owner):
         self.encoders, self.decoders = list(encoders), list(decoders)
+        self.pair_selection, self.replacement, self.lr_owner = pair_selection, replacement, lr_owner
         self.toolbox, self.ngen, self.topology = toolbox, ngen, topology
         self.concept, self.tsize, self.update, self.seeds = concept, tsize, update, seeds
         self.score_batch_size = score_batch_size
@@ -111,8 +122,12 @@ class _Coevolution:
         encoders = [self.encoders[j] for j in hood]
         decoders = [self.decoders[j] for j in hood]
         enc_scores, dec_scores = solution_scores(self.pair_scores(encoders, decoders, batch), self.concept)
-        a, b = tournament(enc_scores, self.tsize, rng), tournament(dec_scores, self.tsize, rng)
-        return self.toolbox.clone(encoders[a]), self.toolbox.clone(decoders[b]), rng, len(hood) ** 2
+        a = tournament(enc_scores, self.tsize, rng, self.replacement)
+        b = a if self.pair_selection == "same_index" else tournament(dec_scores, self.tsize, rng, self.replacement)
+        encoder, decoder = self.toolbox.clone(encoders[a]), self.toolbox.clone(decoders[b])
+        if self.lr_owner == "cell":  # the pair trains at the cell's rate, not at the rates it carries
+            encoder.learning_rate = decoder.learning_rate = self.encoders[cell].learning_rate
+        return encoder, decoder, rng, len(hood) ** 2
 
     def train(self, picks, cells):
         encoders = [p[0] for p in picks]
@@ -134,7 +149,10 @@ class _Coevolution:
                 self.toolbox.prune(MaskedAutoencoder(encoder, decoder), rng=rng, **extra)
         if hasattr(self.toolbox, "mutate_lr"):
             self.toolbox.mutate_lr(encoder, rng=rng)
-            self.toolbox.mutate_lr(decoder, rng=rng)
+            if self.lr_owner == "cell":
+                decoder.learning_rate = encoder.learning_rate
+            else:
+                self.toolbox.mutate_lr(decoder, rng=rng)
 
     def assess(self, cell: int) -> None:
         """Fitness of a cell's centre pair: its L1 on the cell's validation data."""
@@ -166,11 +184,15 @@ class _Coevolution:
             best = self.best_cell(trial)
             encoder, decoder = self.encoders[best], self.decoders[best]
             pair = MaskedAutoencoder(encoder, decoder)
-            train_l1 = self.toolbox.evaluate_pair(encoder, decoder, self.data[best].train)[0]
+            train_l1 = {c: self.toolbox.evaluate_pair(self.encoders[c], self.decoders[c], self.data[c].train)[0]
+                        for c in cells}
             record = stats.compile([self.encoders[c] for c in cells]) if stats else {}
             logbook.record(
                 gen=gen, trial=trial, nevals=nevals[trial], **record,
-                best_cell=best, best_train=train_l1, best_validation=encoder.fitness.values[0],
+                best_cell=best, best_train=train_l1[best], best_validation=encoder.fitness.values[0],
+                paper_l1=float(np.mean(list(train_l1.values()))),
+                paper_capacity=float(np.mean([
+                    paper_capacity(MaskedAutoencoder(self.encoders[c], self.decoders[c])) for c in cells])),
                 capacity=capacity(pair), capacity_encoder=capacity(encoder), capacity_decoder=capacity(decoder),
                 lr_encoder=encoder.learning_rate, lr_decoder=decoder.learning_rate,
                 mean_capacity_encoder=float(np.mean([capacity(self.encoders[c]) for c in cells])),
@@ -217,6 +239,9 @@ def ea_spatial_coevolution(
     resume: Optional[str] = None,
     progress: bool = False,
     device: DeviceLike = None,
+    pair_selection: str = "independent",
+    tournament_replacement: bool = False,
+    lr_owner: str = "individual",
 ) -> tuple[list, list, tools.Logbook]:
     """Spatial cooperative coevolution of encoders and decoders.
 
@@ -235,6 +260,13 @@ def ea_spatial_coevolution(
         mutate_lr(e); mutate_lr(d)
         cell = (e, d); fitness = evaluate_pair(e, d, validation)
 
+    Three switches reproduce the paper authors' code (SPEC §5):
+    ``pair_selection="same_index"`` takes encoder *and* decoder of the
+    neighbour that wins one tournament on the encoders' scores;
+    ``tournament_replacement=True`` draws tournament candidates with
+    replacement; ``lr_owner="cell"`` trains the chosen pair at the cell's
+    own rate (the centre's) and mutates that one rate once, for both halves.
+
     Toolbox aliases: ``clone``, ``evaluate_pair`` (and optionally the
     batched ``evaluate_pairs``), ``train_pair`` (or batched ``train_pairs``),
     optional ``prune``, ``prune_probability``, ``mutate_lr``, and ``map``
@@ -250,8 +282,11 @@ def ea_spatial_coevolution(
     derived from (trial seed, generation, cell), so results do not depend on
     which process did what. The logbook has one row per generation and
     trial: ``gen``, ``trial``, ``nevals``, the *stats* fields (over the
-    trial's encoders) and the best pair's ``best_train``,
-    ``best_validation``, capacities and learning rates.
+    trial's encoders), the best pair's ``best_train``,
+    ``best_validation``, capacities and learning rates, and the paper's
+    metrics over the trial's cells: ``paper_l1`` (the mean training L1 of
+    the cells' centre pairs) and ``paper_capacity`` (the mean of
+    :func:`~deap_nnprune.paper_capacity`).
 
     With ``seed=None`` fresh seeds are drawn (and stored in checkpoints; a
     resume with ``seed=None`` uses the stored ones). A checkpoint resumes only
@@ -270,6 +305,9 @@ def ea_spatial_coevolution(
         raise ValueError("encoders is empty: coevolution needs at least one cell")
     check_choice("solution_concept", solution_concept, SOLUTION_CONCEPTS)
     check_choice("update", update, UPDATES)
+    check_choice("pair_selection", pair_selection, PAIR_SELECTIONS)
+    tournament_replacement = check_bool("tournament_replacement", tournament_replacement)
+    check_choice("lr_owner", lr_owner, LR_OWNERS)
     trials = check_int("trials", trials, minimum=1)
     check_int("score_batch_size", score_batch_size, minimum=1)
     check_int("checkpoint_every", checkpoint_every, minimum=1)
@@ -280,7 +318,7 @@ def ea_spatial_coevolution(
         raise ValueError(f"topology has {topology.n_cells} cells but there are {len(encoders)} encoders")
     hood = min(len(h) for h in topology.neighbourhoods)
     tournament_size = check_int("tournament_size", tournament_size, minimum=1)
-    if tournament_size > hood:
+    if tournament_size > hood and not tournament_replacement:
         raise ValueError(f"tournament_size={tournament_size} is larger than the neighbourhood ({hood} cells)")
     if isinstance(data, (list, tuple)):
         if len(data) != len(encoders):
@@ -309,9 +347,10 @@ def ea_spatial_coevolution(
     seeds = _seeds(seed, topology.trials)
     config = dict(ngen=ngen, n_cells=len(encoders), neighbourhoods=topology.neighbourhoods, trials=topology.trials,
                   solution_concept=solution_concept, tournament_size=tournament_size, update=update, seeds=seeds,
-                  score_batch_size=score_batch_size)
+                  score_batch_size=score_batch_size, pair_selection=pair_selection,
+                  tournament_replacement=tournament_replacement, lr_owner=lr_owner)
     run = _Coevolution(encoders, decoders, toolbox, ngen, data, topology, solution_concept, tournament_size,
-                       update, seeds, score_batch_size)
+                       update, seeds, score_batch_size, pair_selection, tournament_replacement, lr_owner)
     logbook = make_logbook(stats, extra=("trial",))
     if resume is not None:
         state = load_checkpoint(resume, "ea_spatial_coevolution", config)

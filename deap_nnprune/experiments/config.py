@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .. import schedules
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_bool, check_choice, check_float, check_int
 from ..network import PRESETS as ARCHITECTURES
+from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS
 from ..training import OPTIMIZER_STATES
 
 __all__ = [
@@ -106,6 +107,8 @@ class TrainingConfig:
     Gaussian learning-rate random walk after every training. ``lr_decay_every``
     (canonical only) multiplies the rate by ``lr_gamma`` every that fraction
     of the run (0.25: every quarter, the paper's canonical StepLR); 0 keeps it.
+    ``lr_owner`` (coevolution): ``individual``, each half carries its rate, or
+    ``cell``, one rate per cell for both halves (the authors' code).
     """
 
     lr: float = 1e-3
@@ -116,6 +119,7 @@ class TrainingConfig:
     lr_mutation_sigma: float = 0.0
     lr_decay_every: float = 0.0
     lr_gamma: float = 0.1
+    lr_owner: str = "individual"
 
     def __post_init__(self) -> None:
         check_float("training.lr", self.lr, low=0.0, high=10.0, low_open=True)
@@ -127,6 +131,7 @@ class TrainingConfig:
         check_float("training.lr_mutation_sigma", self.lr_mutation_sigma, low=0.0)
         check_float("training.lr_decay_every", self.lr_decay_every, low=0.0, high=1.0)
         check_float("training.lr_gamma", self.lr_gamma, low=0.0, high=1.0, low_open=True)
+        check_choice("training.lr_owner", self.lr_owner, LR_OWNERS)
 
 
 @dataclass(frozen=True)
@@ -178,8 +183,11 @@ class AlgorithmConfig:
     One generation is one training epoch. Coevolution uses ``cells``,
     ``topology`` (``ring`` or ``torus``), ``radius``, ``neighbourhood`` (torus:
     ``moore`` or ``von_neumann``), ``solution_concept``, ``tournament_size``,
-    ``update`` (``sequential``, the paper's, or ``synchronous``) and
-    ``score_batch_size``; canonical uses ``offspring`` (λ) and ``elitist``.
+    ``update`` (``sequential``, the paper's, or ``synchronous``),
+    ``score_batch_size``, ``pair_selection`` (``independent`` tournaments for
+    encoder and decoder, or ``same_index``: both halves of one neighbour, the
+    authors' code) and ``tournament_replacement`` (draws with replacement, the
+    authors' code); canonical uses ``offspring`` (λ) and ``elitist``.
     """
 
     name: str = "coevolution"
@@ -192,6 +200,8 @@ class AlgorithmConfig:
     tournament_size: int = 2
     update: str = "sequential"
     score_batch_size: int = 5
+    pair_selection: str = "independent"
+    tournament_replacement: bool = False
     offspring: int = 1
     elitist: bool = False
 
@@ -206,6 +216,8 @@ class AlgorithmConfig:
         check_int("algorithm.tournament_size", self.tournament_size, minimum=1)
         check_choice("algorithm.update", self.update, ("sequential", "synchronous"))
         check_int("algorithm.score_batch_size", self.score_batch_size, minimum=1)
+        check_choice("algorithm.pair_selection", self.pair_selection, PAIR_SELECTIONS)
+        check_bool("algorithm.tournament_replacement", self.tournament_replacement)
         check_int("algorithm.offspring", self.offspring, minimum=1)
 
 
@@ -277,7 +289,7 @@ def _check_grid(algorithm: AlgorithmConfig) -> None:
         raise ConfigError(f"algorithm: {error} (algorithm.cells={algorithm.cells}, "
                           f"algorithm.radius={algorithm.radius})") from None
     hood = min(len(h) for h in topology.neighbourhoods)
-    if algorithm.tournament_size > hood:
+    if algorithm.tournament_size > hood and not algorithm.tournament_replacement:
         raise ConfigError(f"algorithm.tournament_size={algorithm.tournament_size} is larger than the "
                           f"neighbourhood ({hood} cells)")
 

@@ -14,7 +14,7 @@ from typing import Optional
 
 from deap import tools
 
-from ..capacity import capacity
+from ..capacity import capacity, paper_capacity
 from ..evaluation import evaluate_l1
 from . import interrupt
 
@@ -65,7 +65,7 @@ class CanonicalMonitor(_Monitor):
     the columns describe the parent the loop keeps.
     """
 
-    fields = ("train_l1", "capacity_encoder", "capacity_decoder", "lr_effective")
+    fields = ("train_l1", "capacity_encoder", "capacity_decoder", "lr_effective", "paper_capacity")
 
     def __init__(self, data, elitist: bool, step_size: Optional[int], gamma: float, resumed_gen: Optional[int],
                  checkpoint_every: int, bar, parent=None) -> None:
@@ -86,4 +86,5 @@ class CanonicalMonitor(_Monitor):
         self.parent = parent = tools.selBest(pool, 1)[0]
         self.tick(parent.fitness.values[0])
         return dict(train_l1=evaluate_l1(parent, self.data.train)[0], capacity_encoder=capacity(parent.encoder),
-                    capacity_decoder=capacity(parent.decoder), lr_effective=self.effective_lr(parent))
+                    capacity_decoder=capacity(parent.decoder), lr_effective=self.effective_lr(parent),
+                    paper_capacity=paper_capacity(parent))

@@ -33,9 +33,9 @@ __all__ = [
 ]
 
 EPOCH_COLUMNS = ("trial", "epoch", "train_l1", "validation_l1", "capacity", "capacity_encoder", "capacity_decoder",
-                 "lr_encoder", "lr_decoder")
+                 "lr_encoder", "lr_decoder", "paper_l1", "paper_capacity")
 FINAL_COLUMNS = ("trial", "seed", "test_l1", "validation_l1", "train_l1", "capacity", "capacity_encoder",
-                 "capacity_decoder")
+                 "capacity_decoder", "paper_l1", "paper_capacity")
 TIMING_COLUMNS = ("trial", "epochs_run", "resumed_from_epoch", "seconds", "seconds_per_epoch", "device", "engine",
                   "batched_trials", "scoop")
 TABLES = ("epochs", "final", "timings")

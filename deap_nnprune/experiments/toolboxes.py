@@ -26,7 +26,7 @@ from ..training import mut_learning_rate, mut_train, mut_train_pair
 from .config import DataConfig, ExperimentConfig
 
 __all__ = ["load_data", "coevolution_toolbox", "canonical_toolbox", "initial_cells", "initial_autoencoder",
-           "topology", "lr_step_size", "batched_engine", "resolve_engine", "parameter_count"]
+           "topology", "breeding_population", "lr_step_size", "batched_engine", "resolve_engine", "parameter_count"]
 
 # Created once at import, as a DEAP script does; workers that unpickle a task import this module too.
 if not hasattr(creator, "FitnessMin"):
@@ -105,7 +105,7 @@ def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: Opt
         toolbox.register("prune", mut_prune_variance, **floor, **bound)
     else:
         toolbox.register("prune", mut_prune_conjunctive, threshold=p.threshold, n_cases=p.n_cases, **floor, **bound)
-    extra = {"n": config.algorithm.cells} if p.schedule == "population" else {}
+    extra = {"n": breeding_population(config)} if p.schedule == "population" else {}
     toolbox.register("prune_probability", schedules.SCHEDULES[p.schedule], p=p.base_probability, **extra)
 
 
@@ -165,6 +165,13 @@ def initial_autoencoder(config: ExperimentConfig, n_dim: int, seed: int, device:
     """The canonical loop's first parent, initialised from *seed*."""
     return creator.AE.from_preset(config.network.architecture, n_dim, rng=_init_rng(seed),
                                   **_overrides(config)).to(device)
+
+
+def breeding_population(config: ExperimentConfig) -> int:
+    """Individuals one step breeds from: a cell's neighbourhood in coevolution (the authors' ``n``), 1 in canonical."""
+    if config.algorithm.name != "coevolution":
+        return 1
+    return min(len(hood) for hood in topology(config, 1).neighbourhoods)
 
 
 def topology(config: ExperimentConfig, trials: int) -> Topology:

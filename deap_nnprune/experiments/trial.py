@@ -20,7 +20,7 @@ import torch
 
 from .. import algorithms
 from ..algorithms import checkpoint
-from ..capacity import capacity
+from ..capacity import capacity, paper_capacity
 from ..compaction import compact
 from ..devices import resolve_device
 from ..evaluation import evaluate_l1, evaluate_pair
@@ -113,6 +113,8 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
     encoders, decoders, logbook = algorithms.ea_spatial_coevolution(
         encoders, decoders, toolbox, a.epochs, data, radius=a.radius, topology=toolboxes.topology(config, n_trials),
         solution_concept=a.solution_concept, tournament_size=a.tournament_size, update=a.update, stats=monitor,
+        pair_selection=a.pair_selection, tournament_replacement=a.tournament_replacement,
+        lr_owner=config.training.lr_owner,
         verbose=False, seed=list(task.seeds), trials=n_trials, score_batch_size=a.score_batch_size,
         checkpoint=str(ckpt), checkpoint_every=config.run.checkpoint_every,
         resume=str(ckpt) if state is not None else None)
@@ -124,10 +126,12 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
             trial=trial, epoch=mine.gen.to_numpy(), train_l1=mine.best_train.to_numpy(),
             validation_l1=mine.best_validation.to_numpy(), capacity=mine.capacity.to_numpy(),
             capacity_encoder=mine.capacity_encoder.to_numpy(), capacity_decoder=mine.capacity_decoder.to_numpy(),
-            lr_encoder=mine.lr_encoder.to_numpy(), lr_decoder=mine.lr_decoder.to_numpy()))
+            lr_encoder=mine.lr_encoder.to_numpy(), lr_decoder=mine.lr_decoder.to_numpy(),
+            paper_l1=mine.paper_l1.to_numpy(), paper_capacity=mine.paper_capacity.to_numpy()))
         cells = range(local * a.cells, (local + 1) * a.cells)
         best = min(cells, key=lambda c: encoders[c].fitness.values[0])
-        final = _final_row(trial, seed, encoders[best], decoders[best], data)
+        final = _final_row(trial, seed, encoders[best], decoders[best], data).assign(
+            paper_l1=mine.paper_l1.iloc[-1], paper_capacity=mine.paper_capacity.iloc[-1])
         tables.append((epochs, final, compact(MaskedAutoencoder(encoders[best], decoders[best]))))
     return tables
 
@@ -151,9 +155,11 @@ def _run_canonical(task, data, device, ckpt, state, bar):
         trial=trial, epoch=rows.gen.to_numpy(), train_l1=rows.train_l1.to_numpy(),
         validation_l1=[f[0] for f in rows.fitness], capacity=rows.capacity.to_numpy(),
         capacity_encoder=rows.capacity_encoder.to_numpy(), capacity_decoder=rows.capacity_decoder.to_numpy(),
-        lr_encoder=rows.lr_effective.to_numpy(), lr_decoder=rows.lr_effective.to_numpy()))
+        lr_encoder=rows.lr_effective.to_numpy(), lr_decoder=rows.lr_effective.to_numpy(),
+        paper_l1=rows.train_l1.to_numpy(), paper_capacity=rows.paper_capacity.to_numpy()))
     final = pd.DataFrame([dict(
         trial=trial, seed=seed, test_l1=evaluate_l1(best, data.test)[0], validation_l1=best.fitness.values[0],
         train_l1=evaluate_l1(best, data.train)[0], capacity=capacity(best), capacity_encoder=capacity(best.encoder),
-        capacity_decoder=capacity(best.decoder))])
+        capacity_decoder=capacity(best.decoder), paper_l1=rows.train_l1.iloc[-1],
+        paper_capacity=paper_capacity(best))])
     return [(epochs, final, compact(best))]
