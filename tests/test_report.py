@@ -40,6 +40,18 @@ def test_report_writes_markdown_with_the_papers_figures_and_the_tests(two_runs, 
     assert "| paper-coevolution-random-exponential |" in text and "0.104" in text and "0.87" in text
     assert "Mann–Whitney U tests (coevolution, two-sided)" in text
     assert "test L1 median [IQR]" in text
+    assert "paper L1 mean (median)" in text and "paper capacity mean (median)" in text
+
+
+def test_report_puts_our_figure_of_the_papers_metric_beside_the_published_one(two_runs, tmp_path):
+    run = find_runs([two_runs / "paper-coevolution-random-exponential"])[0]
+    pooled = f"{run.final.paper_l1.mean():.4f} ({run.final.paper_l1.median():.4f})"
+    capacity = f"{run.final.paper_capacity.mean():.4f} ({run.final.paper_capacity.median():.4f})"
+    text = write_report([two_runs], tmp_path).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| paper-coevolution-random-exponential |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[5:9] == ["0.104", pooled, "0.87", capacity]
+    assert "| paper_l1 |" in text  # Mann–Whitney on the paper's metric too
 
 
 def test_report_figures_open_as_images(two_runs, tmp_path):
@@ -76,3 +88,52 @@ def test_report_on_a_folder_without_runs_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds no finished run" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_report_pools_folders_of_one_configuration_run_with_different_seeds(tmp_path):
+    for seed in (0, 1):
+        assert main(["run", "--preset", "paper-coevolution-none", *TINY, "--trials", "2", "--seed", str(seed),
+                     "--out", str(tmp_path / f"seed-{seed}")]) == 0
+    runs = find_runs([tmp_path])
+    assert len(runs) == 1
+    run, = runs
+    assert len(run.final) == 4 and sorted(run.final.trial) == [0, 1, 2, 3]
+    assert run.final.seed.is_unique
+    assert sorted(run.epochs.trial.unique()) == [0, 1, 2, 3]
+    text = write_report([tmp_path], tmp_path / "report").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| paper-coevolution-none |"))
+    assert "| 4 |" in row
+
+
+def test_report_refuses_to_pool_the_same_trials_twice(tmp_path):
+    for name in ("a", "b"):
+        assert main(["run", "--preset", "paper-coevolution-none", *TINY, "--trials", "2", "--seed", "0",
+                     "--out", str(tmp_path / name)]) == 0
+    with pytest.raises(ReportError, match="share trial seeds"):
+        find_runs([tmp_path])
+
+
+def test_update_rewrites_the_report_blocks_of_a_page_from_the_run_tables(two_runs, tmp_path):
+    import shutil
+
+    shutil.copytree(two_runs, tmp_path / "runs")
+    page = tmp_path / "RESULTS.md"
+    page.write_text("# Results\n\nProse.\n\n<!-- report: runs/paper-coevolution-none -->\nstale\n<!-- end report -->\n"
+                    "\nMore prose.\n")
+    assert main(["report", "--update", str(page), "--check"]) == 1
+    assert "stale" in page.read_text()  # --check changes nothing
+    assert main(["report", "--update", str(page)]) == 0
+    text = page.read_text()
+    assert "stale" not in text and text.startswith("# Results\n\nProse.\n") and text.endswith("\nMore prose.\n")
+    run, = find_runs([two_runs / "paper-coevolution-none"])
+    q = run.final.test_l1.quantile([0.25, 0.5, 0.75])
+    assert f"{q[0.5]:.4f} [{q[0.25]:.4f}, {q[0.75]:.4f}]" in text
+    assert main(["report", "--update", str(page), "--check"]) == 0
+
+
+def test_update_refuses_a_page_without_blocks_in_one_line(tmp_path, capsys):
+    page = tmp_path / "RESULTS.md"
+    page.write_text("# nothing to fill\n")
+    assert main(["report", "--update", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no <!-- report: DIR ... --> block" in err

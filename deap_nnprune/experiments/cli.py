@@ -104,9 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
 
     report = commands.add_parser("report", parents=[common], help="tables, statistics and figures of run folders")
-    report.add_argument("dirs", nargs="+", type=Path, metavar="DIR",
+    report.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
                         help="run folders, or folders holding run folders")
     report.add_argument("--out", type=Path, metavar="REPORT_DIR", help="where to write (default: DIR/report)")
+    report.add_argument("--update", type=Path, metavar="PAGE",
+                        help="rewrite the <!-- report: DIR ... --> blocks of a markdown page from their run tables")
+    report.add_argument("--check", action="store_true",
+                        help="with --update: change nothing, exit 1 if the page is out of date")
     report.set_defaults(func=_report)
     return parser
 
@@ -183,8 +187,21 @@ def _run(args, argv) -> int:
 
 
 def _report(args, argv) -> int:
-    from . import report
+    from . import report, results_page
 
+    if args.update is not None:
+        if args.dirs or args.out is not None:
+            raise CLIError("report --update PAGE takes its run folders from the page's blocks; give no DIR or --out")
+        changed = results_page.update_page(args.update, check=args.check)
+        if args.check:
+            print(f"{args.update}: {'out of date with its run tables' if changed else 'up to date'}")
+            return 1 if changed else 0
+        print(f"{args.update}: {'updated' if changed else 'already up to date'}")
+        return 0
+    if args.check:
+        raise CLIError("report --check goes with --update PAGE")
+    if not args.dirs:
+        raise CLIError("report needs a run folder (DIR) or --update PAGE")
     path = report.write_report(args.dirs, args.out)
     print(f"report written to {path}")
     return 0

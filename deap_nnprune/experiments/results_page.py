@@ -1,0 +1,60 @@
+"""Results pages whose tables ``report`` writes: marked blocks in a markdown file, regenerated from run tables.
+
+A page such as ``docs/RESULTS.md`` holds prose and blocks like::
+
+    <!-- report: runs/paper-coevolution-none runs/paper-coevolution-random-exponential -->
+    (tables written by report)
+    <!-- end report -->
+
+The paths after ``report:`` are run folders (or folders of run folders),
+relative to the page's own folder. :func:`update_page` replaces the body of
+every block by the summary tables and Mann–Whitney tests of those runs, so
+no figure in a block is typed by hand; ``report --update PAGE --check``
+(and a test) says whether a page is out of date with its run tables.
+
+>>> fill("a\\n<!-- report: x -->\\nold\\n<!-- end report -->\\nb\\n", lambda dirs: "new " + dirs[0])
+'a\\n<!-- report: x -->\\nnew x\\n<!-- end report -->\\nb\\n'
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..atomic import atomic_write_text
+from .report import ReportError, find_runs, tables
+
+__all__ = ["fill", "render_block", "update_page"]
+
+_BLOCK = re.compile(r"(<!-- report: (?P<dirs>[^>]*?) -->\n)(?P<body>.*?)(<!-- end report -->)", re.DOTALL)
+
+
+def fill(text: str, render: Callable[[list[str]], str]) -> str:
+    """*text* with the body of every report block replaced by ``render(dirs)``."""
+    def replace(match: re.Match) -> str:
+        body = render(match.group("dirs").split())
+        return match.group(1) + body.rstrip("\n") + "\n" + match.group(4)
+    return _BLOCK.sub(replace, text)
+
+
+def render_block(dirs: Sequence[str], base: Path) -> str:
+    """The tables of the runs in *dirs* (relative to *base*), as markdown."""
+    if not dirs:
+        raise ReportError("report block names no run folder")
+    return tables(find_runs([base / d for d in dirs]))
+
+
+def update_page(page: Path, check: bool = False) -> bool:
+    """Regenerate the report blocks of *page*; returns whether the page was (or, with *check*, would be) changed."""
+    page = Path(page)
+    try:
+        text = page.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ReportError(f"report --update {page}: cannot be read ({error.strerror or error})") from None
+    if not _BLOCK.search(text):
+        raise ReportError(f"report --update {page}: has no <!-- report: DIR ... --> block")
+    new = fill(text, lambda dirs: render_block(dirs, page.parent))
+    if new != text and not check:
+        atomic_write_text(page, new)
+    return new != text
