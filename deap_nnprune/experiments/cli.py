@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .config import ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
+from .lock import FolderLocked
 from .presets import PRESETS, get_preset
 
 __all__ = ["main", "build_parser", "CLIError", "integer_at_least"]
@@ -180,6 +181,8 @@ def _run(args, argv) -> int:
         print(f"{PROG}: interrupted; finished trials and checkpoints are kept in {plan.out}. Resume with:\n"
               f"  {runner.resume_command(argv)}", file=sys.stderr, flush=True)
         return 130
+    except FolderLocked:
+        raise  # bad input (another run owns the folder), not a failure of the work
     except Exception as error:
         raise RunFailure(f"{type(error).__name__}: {error}") from error
     print(_summary(frames, plan.out, config.name))

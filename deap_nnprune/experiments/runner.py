@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from ..devices import resolve_device
 from . import interrupt, toolboxes
 from .config import ConfigError, ExperimentConfig, identity, resolved, to_dict
+from .lock import LOCK_NAME, RunLock, check_unlocked
 from .outputs import OUTPUT_NAMES, merge_trials, trial_finished, write_json
 from .trial import TrialTask, checkpoint_path, read_checkpoint, run_task
 
@@ -95,11 +96,12 @@ def check_output_folder(out: Path, resume: bool, overwrite: bool) -> None:
     if resume and overwrite:
         raise RunError("--resume and --overwrite contradict each other; choose one")
     if out.is_dir():
+        check_unlocked(out)
         _check_writable(out, out)
         if resume:
             if not (out / "config.json").is_file():
                 raise RunError(f"--resume: {out} holds no run to resume (no config.json)")
-        elif any(out.iterdir()) and not overwrite:
+        elif any(p.name != LOCK_NAME for p in out.iterdir()) and not overwrite:
             raise RunError(f"--out {out}: folder is not empty; pass --resume to continue the run in it, "
                            "--overwrite to replace it, or choose another folder")
     else:
@@ -279,7 +281,17 @@ def _resumed_epochs(plan: RunPlan, tasks: list[TrialTask]) -> int:
 
 
 def execute(plan: RunPlan, quiet: bool = False) -> dict:
-    """Run a prepared plan; returns the merged tables. Ctrl-C raises KeyboardInterrupt after a checkpoint."""
+    """Run a prepared plan; returns the merged tables. Ctrl-C raises KeyboardInterrupt after a checkpoint.
+
+    The run folder is locked for the whole run (:class:`~.lock.RunLock`): a second run on it is refused
+    with :class:`~.lock.FolderLocked`.
+    """
+    plan.out.mkdir(parents=True, exist_ok=True)
+    with RunLock(plan.out):
+        return _execute(plan, quiet)
+
+
+def _execute(plan: RunPlan, quiet: bool) -> dict:
     _start_folder(plan)
     scoop = under_scoop()
     tasks = _tasks(plan, scoop)
