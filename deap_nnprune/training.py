@@ -153,7 +153,7 @@ def mut_train(
         calls. ``"fresh_per_batch"``: restart Adam on every batch, as the
         paper authors' code does. Every step is then Adam's first,
         ``lr·g/(|g| + eps)``: sign descent, which on the paper's data trains
-        better than persistent Adam (docs/RESULTS.md).
+        better than persistent Adam (docs/v0.1/RESULTS.md).
     lr_step_size, lr_gamma:
         Optional StepLR: the rate is multiplied by *lr_gamma* every
         *lr_step_size* optimiser steps of the individual (the paper's

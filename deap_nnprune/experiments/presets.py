@@ -22,7 +22,7 @@ setting, including the authors' behaviours that change results (SPEC §1):
 
 ``ours-…`` presets keep masks for good (our default), and Adam state too,
 except the ``…-sign`` presets: there Adam is rebuilt on every batch on
-purpose, which makes every step ``lr·sign(gradient)`` (see docs/RESULTS.md),
+purpose, which makes every step ``lr·sign(gradient)`` (see docs/v0.1/RESULTS.md),
 and a ``pruning.min_capacity`` floor stops the pruning.
 :data:`PAPER_RESULTS` holds the paper's published figures, keyed by preset.
 
