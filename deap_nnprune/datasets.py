@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._optional import require
 from ._validation import check_float, check_int
 
 __all__ = ["DataSplits", "DataFileError", "binary_clustering", "load", "digits", "as_matrix", "SUPPORTED_SUFFIXES"]
@@ -245,12 +246,7 @@ def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0) -> D
     """
     if seed is not None:
         seed = check_int("seed", seed, minimum=0)
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise ImportError(
-            "deap_nnprune.datasets.digits needs scikit-learn; install it with: pip install 'deap_nnprune[digits]'"
-        ) from None
+    load_digits = require("sklearn.datasets", "digits", "deap_nnprune.datasets.digits").load_digits
     matrix = load_digits().data.astype(np.float32) / 16.0
     splits = split_rows(as_matrix(matrix, source="digits"), split, seed, "digits")
     recipe = ("digits", (("seed", seed), ("split", tuple(split))))

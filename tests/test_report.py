@@ -137,3 +137,19 @@ def test_update_refuses_a_page_without_blocks_in_one_line(tmp_path, capsys):
     assert main(["report", "--update", str(page)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "has no <!-- report: DIR ... --> block" in err
+
+
+@pytest.mark.parametrize("missing", ["matplotlib", "scipy"])
+def test_report_without_its_extra_names_the_extra_to_install(two_runs, tmp_path, missing, subprocess_env):
+    import subprocess
+    import sys
+
+    # a child Python where importing the missing package fails, as on an install without the extra
+    code = (f"import sys; sys.modules[{missing!r}] = None; from deap_nnprune.experiments.cli import main; "
+            f"sys.exit(main(['report', {str(two_runs)!r}, '--out', {str(tmp_path / 'r')!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env=subprocess_env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and f"needs {missing}" in result.stderr
+    assert 'pip install "deap_nnprune[report]"' in result.stderr
+    assert not (tmp_path / "r").exists()

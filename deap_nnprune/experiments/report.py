@@ -23,6 +23,7 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from .._optional import require
 from ..atomic import atomic_write_text
 from .outputs import read_csv
 from .presets import PAPER_RESULTS
@@ -141,7 +142,7 @@ def mann_whitney(groups: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     One row per pair ``(a, b)`` in the order given: sample sizes, medians,
     ``U`` (the statistic of sample *a*) and ``p_value``.
     """
-    from scipy.stats import mannwhitneyu
+    mannwhitneyu = require("scipy.stats", "report", "the Mann–Whitney U test").mannwhitneyu
 
     rows = []
     for (a, x), (b, y) in itertools.combinations(groups.items(), 2):
@@ -261,6 +262,8 @@ def write_report(dirs: Sequence[Path], out: Optional[Path] = None) -> Path:
     """Write report.md and the figures for the runs in *dirs*; returns report.md's path."""
     from .figures import draw_all
 
+    for module in ("matplotlib", "scipy"):  # before any work: the report needs both
+        require(module, "report", "report")
     runs = find_runs(dirs)
     out = Path(out) if out is not None else Path(dirs[0]) / "report"
     if out.exists() and not out.is_dir():
