@@ -31,7 +31,10 @@ def atomic_open(path: Union[str, Path], mode: str = "w", **kwargs) -> Iterator[I
     if mode not in ("w", "wb"):
         raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise _naming(error, path) from error
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
@@ -39,12 +42,19 @@ def atomic_open(path: Union[str, Path], mode: str = "w", **kwargs) -> Iterator[I
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(error, OSError) and error.filename is None:
+            raise _naming(error, path) from error
         raise
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """*error* again, naming the file that was being written (``[Errno 27] File too large: 'x.csv'``)."""
+    return type(error)(error.errno, error.strerror or str(error), str(path))
 
 
 def atomic_write_bytes(path: Union[str, Path], data: bytes) -> None:

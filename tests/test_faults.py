@@ -138,3 +138,21 @@ def test_losing_a_scoop_worker_mid_run_still_ends_identical(subprocess_env, tmp_
     assert (out / "final.csv").exists(), stderr.decode()[-2000:]
     assert b"Lost track of future" in stderr, stderr.decode()[-2000:]  # SCOOP resent the lost trial
     _same_results(out, uninterrupted)
+
+
+def test_a_failed_write_names_the_file_and_leaves_no_partial_file(tmp_path, subprocess_env):
+    import resource
+
+    out = tmp_path / "run"
+
+    def small_files():  # as `ulimit -f`: writes past 20 kB fail with EFBIG (Python ignores SIGXFSZ)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    result = subprocess.run([sys.executable, "-m", "deap_nnprune", "run", "--preset", "quick", "--set",
+                             "data.n_dim=16", "data.n_samples=20", "--epochs", "2", "--trials", "2", "--quiet",
+                             "--out", str(out)], capture_output=True, text=True, timeout=120, env=subprocess_env,
+                            preexec_fn=small_files)
+    assert result.returncode == 1, result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and "File too large" in line and str(out) in line
+    assert not list(out.rglob("*.tmp"))  # the temporary file was removed
