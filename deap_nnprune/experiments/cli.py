@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .config import ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
+from .config_file import read_config_file
 from .lock import FolderLocked
 from .presets import PRESETS, get_preset
 
@@ -75,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     presets.set_defaults(func=_presets)
 
     show = commands.add_parser("show", parents=[common], help="print a preset's full configuration")
-    show.add_argument("preset", metavar="PRESET")
+    show.add_argument("preset", metavar="PRESET", nargs="?", help="a preset from `presets` (or use --config)")
+    show.add_argument("--config", type=Path, metavar="FILE", help="a .toml or .json config file instead of a preset")
     show.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
                       help="override a setting, e.g. training.lr=1e-3 (dotted keys; repeatable)")
     show.add_argument("--format", choices=("json", "toml"), default="json", help="output format (default json)")
@@ -83,7 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common], help="run the trials of a preset and write a run folder",
                               description="Run N trials of a preset; see `show PRESET` for the settings --set changes.")
-    run.add_argument("--preset", required=True, metavar="NAME", help="a preset from `presets`")
+    run.add_argument("--preset", metavar="NAME", help="a preset from `presets`")
+    run.add_argument("--config", type=Path, metavar="FILE",
+                     help="a .toml or .json config (as `show` writes, or a run folder's config.json) instead of "
+                          "--preset; --set and the flags override it")
     run.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
                      help="override settings, e.g. --set training.lr=1e-3 algorithm.cells=5")
     run.add_argument("--trials", type=integer_at_least(1), help="number of independent trials (run.trials)")
@@ -124,15 +129,24 @@ def _presets(args, argv) -> int:
     return 0
 
 
+def _base_config(preset: Optional[str], config_file: Optional[Path], command: str):
+    """The configuration a command starts from: a preset or a config file (exactly one)."""
+    if (preset is None) == (config_file is None):
+        raise CLIError(f"{command}: give a preset or --config FILE (one of them)")
+    if config_file is not None:
+        return read_config_file(config_file)
+    return get_preset(preset)
+
+
 def _show(args, argv) -> int:
-    config = resolved(apply_overrides(get_preset(args.preset), args.set))
+    config = resolved(apply_overrides(_base_config(args.preset, args.config, "show"), args.set))
     print(to_toml(config) if args.format == "toml" else to_json(config), end="")
     return 0
 
 
 def _config_from_args(args):
-    """The preset with ``--set`` and flag overrides; the description lists what was changed."""
-    preset = get_preset(args.preset)
+    """The preset (or config file) with ``--set`` and flag overrides; the description lists what was changed."""
+    preset = _base_config(args.preset, args.config, "run")
     config = apply_overrides(preset, args.set)
     run, algorithm, data = config.run, config.algorithm, config.data
     try:

@@ -72,8 +72,12 @@ class DataConfig:
         check_int("data.n_dim", self.n_dim, minimum=1)
         check_int("data.n_clusters", self.n_clusters, minimum=1)
         check_float("data.noise", self.noise, low=0.0, high=1.0)
+        if self.key is not None and not isinstance(self.key, str):
+            raise ConfigError(f"data.key must be the name of an array in the .npz file, got {self.key!r}")
         check_int("data.seed", self.seed, minimum=0)
-        if len(self.split) != 3 or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) <= 0:
+        if (not isinstance(self.split, tuple) or len(self.split) != 3
+                or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in self.split)
+                or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) <= 0):
             raise ConfigError(f"data.split must be three positive fractions summing to 1, got {self.split!r}")
         if self.source == "binary_clustering" and self.n_samples % self.n_clusters:
             raise ConfigError(f"data.n_samples must be a multiple of data.n_clusters ({self.n_clusters}) so every "
@@ -96,6 +100,7 @@ class NetworkConfig:
 
     def __post_init__(self) -> None:
         check_choice("network.architecture", self.architecture, tuple(ARCHITECTURES))
+        check_bool("network.persistent_masks", self.persistent_masks)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,8 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         check_float("training.lr", self.lr, low=0.0, high=10.0, low_open=True)
         check_int("training.batch_size", self.batch_size, minimum=1)
-        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+        if (not isinstance(self.betas, tuple) or len(self.betas) != 2
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0.0 <= b < 1.0 for b in self.betas)):
             raise ConfigError(f"training.betas must be two numbers in [0, 1), got {self.betas!r}")
         check_float("training.weight_decay", self.weight_decay, low=0.0)
         check_choice("training.optimizer_state", self.optimizer_state, OPTIMIZER_STATES)
@@ -219,6 +225,7 @@ class AlgorithmConfig:
         check_choice("algorithm.pair_selection", self.pair_selection, PAIR_SELECTIONS)
         check_bool("algorithm.tournament_replacement", self.tournament_replacement)
         check_int("algorithm.offspring", self.offspring, minimum=1)
+        check_bool("algorithm.elitist", self.elitist)
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,8 @@ class RunConfig:
         check_choice("run.engine", self.engine, ("auto", "batched", "eager"))
         check_int("run.threads", self.threads, minimum=0)
         check_int("run.checkpoint_every", self.checkpoint_every, minimum=1)
+        check_bool("run.batch_trials", self.batch_trials)
+        check_bool("run.keep_checkpoints", self.keep_checkpoints)
 
 
 SECTIONS = ("data", "network", "training", "pruning", "algorithm", "run")
