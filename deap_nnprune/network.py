@@ -34,6 +34,7 @@ __all__ = [
     "EncoderDecoder",
     "ArchitecturePreset",
     "PRESETS",
+    "ACTIVATIONS",
     "DEFAULT_LEARNING_RATE",
 ]
 
@@ -41,6 +42,12 @@ __all__ = [
 DEFAULT_LEARNING_RATE = 1e-3
 
 ActivationFactory = Callable[[], nn.Module]
+
+#: Activations by the name a configuration uses (``network.activation = "tanh"``).
+ACTIVATIONS: dict[str, ActivationFactory] = {
+    "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "identity": nn.Identity,
+    "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "softplus": nn.Softplus,
+}
 
 
 class MaskedLinear(nn.Linear):

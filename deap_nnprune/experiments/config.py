@@ -24,6 +24,7 @@ from typing import Any, Optional, Sequence
 
 from .. import schedules
 from .._validation import check_bool, check_choice, check_float, check_int
+from ..network import ACTIVATIONS
 from ..network import PRESETS as ARCHITECTURES
 from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS
 from ..training import OPTIMIZER_STATES
@@ -87,20 +88,68 @@ class DataConfig:
                               f"got {self.source!r}")
 
 
+def _check_widths(key: str, widths: Any) -> None:
+    if not isinstance(widths, tuple):
+        raise ConfigError(f"{key} must be a list of layer widths, got {widths!r}")
+    for i, width in enumerate(widths):
+        check_int(f"{key}[{i}]", width, minimum=1)
+
+
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The autoencoder: an architecture of :data:`deap_nnprune.PRESETS` and the mask mode.
+    """The autoencoder: a named architecture, or layer widths, activations and the mask mode.
 
-    ``persistent_masks=False`` is the authors' behaviour: pruning zeroes
-    weights once and training may regrow them.
+    ``architecture`` names one of :data:`deap_nnprune.PRESETS`. ``hidden``
+    replaces its widths with the encoder's after the input, latent last
+    (``[256, 64]``: ``n_dim→256→64``), the decoder mirrored (``64→256→n_dim``);
+    or ``encoder`` and ``decoder`` give both halves' widths explicitly (the
+    decoder's after the latent, before the output: ``encoder=[256, 64]``,
+    ``decoder=[128]`` is ``n_dim→256→64`` and ``64→128→n_dim``; an
+    ``encoder`` alone gets a mirrored decoder).
+    ``activation`` follows every layer but the decoder's last, which has
+    ``output_activation`` (names of :data:`deap_nnprune.ACTIVATIONS`; with
+    neither widths nor names set, the preset's own). ``persistent_masks=False``
+    is the authors' behaviour: pruning zeroes weights once and training may
+    regrow them.
     """
 
     architecture: str = "paper"
     persistent_masks: bool = True
+    hidden: tuple[int, ...] = ()
+    encoder: tuple[int, ...] = ()
+    decoder: tuple[int, ...] = ()
+    activation: str = "relu"
+    output_activation: str = "sigmoid"
 
     def __post_init__(self) -> None:
         check_choice("network.architecture", self.architecture, tuple(ARCHITECTURES))
         check_bool("network.persistent_masks", self.persistent_masks)
+        for key in ("hidden", "encoder", "decoder"):
+            _check_widths(f"network.{key}", getattr(self, key))
+        if self.hidden and (self.encoder or self.decoder):
+            raise ConfigError("network.hidden and network.encoder/decoder contradict each other; give one")
+        if self.decoder and not self.encoder:
+            raise ConfigError("network.decoder needs network.encoder (the latent width is the encoder's last)")
+        check_choice("network.activation", self.activation, tuple(ACTIVATIONS))
+        check_choice("network.output_activation", self.output_activation, tuple(ACTIVATIONS))
+
+    def sizes(self, n_dim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Layer widths (input first) of the encoder and the decoder for *n_dim* inputs.
+
+        >>> NetworkConfig(hidden=(256, 64)).sizes(784)
+        ((784, 256, 64), (64, 256, 784))
+        >>> NetworkConfig().sizes(100)
+        ((100, 30, 10), (10, 30, 100))
+        """
+        if self.encoder:
+            decoder = self.decoder if self.decoder else tuple(reversed(self.encoder[:-1]))
+            return (n_dim, *self.encoder), (self.encoder[-1], *decoder, n_dim)
+        if self.hidden:
+            widths = self.hidden
+        else:
+            preset = ARCHITECTURES[self.architecture]
+            widths = (*preset.hidden, preset.latent)
+        return (n_dim, *widths), (*reversed(widths), n_dim)
 
 
 @dataclass(frozen=True)
@@ -403,6 +452,9 @@ def _parse(key: str, kind: Any, text: str) -> Any:
         if text.strip().lower() in ("none", "null", ""):
             return None
         return _parse(key, next(a for a in args if a is not type(None)), text)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        parts = [p for p in text.strip().strip("[]()").split(",") if p.strip()]
+        return tuple(_parse(key, args[0], p) for p in parts)
     if origin is tuple:
         parts = [p for p in text.strip().strip("[]()").split(",") if p.strip()]
         if len(parts) != len(args):

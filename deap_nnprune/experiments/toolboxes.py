@@ -20,12 +20,12 @@ from deap import base, creator
 from .. import datasets, schedules
 from ..algorithms.topology import Topology, make_topology
 from ..evaluation import evaluate_l1, evaluate_pair
-from ..network import MaskedAutoencoder, MaskedMLP, resolve_preset
+from ..network import ACTIVATIONS, MaskedAutoencoder, MaskedMLP
 from ..pruning import mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random, mut_prune_variance
 from ..training import mut_learning_rate, mut_train, mut_train_pair
 from .config import DataConfig, ExperimentConfig
 
-__all__ = ["load_data", "coevolution_toolbox", "canonical_toolbox", "initial_cells", "initial_autoencoder",
+__all__ = ["load_data", "coevolution_toolbox", "canonical_toolbox", "initial_cells", "initial_autoencoder", "make_half",
            "topology", "breeding_population", "lr_step_size", "batched_engine", "resolve_engine", "parameter_count"]
 
 # Created once at import, as a DEAP script does; workers that unpickle a task import this module too.
@@ -144,8 +144,14 @@ def _init_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), _INIT]))
 
 
-def _overrides(config: ExperimentConfig) -> dict:
-    return dict(learning_rate=config.training.lr, persistent_masks=config.network.persistent_masks)
+def make_half(cls: type, config: ExperimentConfig, n_dim: int, part: str, rng: np.random.Generator) -> MaskedMLP:
+    """The encoder or decoder the network config describes, as an instance of *cls* (a creator class)."""
+    network = config.network
+    sizes = network.sizes(n_dim)[0 if part == "encoder" else 1]
+    activation = ACTIVATIONS[network.activation]
+    output = activation if part == "encoder" else ACTIVATIONS[network.output_activation]
+    return cls(sizes, activation, output, learning_rate=config.training.lr,
+               persistent_masks=network.persistent_masks, rng=rng)
 
 
 def initial_cells(config: ExperimentConfig, n_dim: int, seeds, device: torch.device) -> tuple[list, list]:
@@ -154,17 +160,16 @@ def initial_cells(config: ExperimentConfig, n_dim: int, seeds, device: torch.dev
     for seed in seeds:
         rng = _init_rng(seed)
         for _ in range(config.algorithm.cells):
-            encoders.append(creator.Encoder.from_preset(config.network.architecture, n_dim, part="encoder", rng=rng,
-                                                        **_overrides(config)).to(device))
-            decoders.append(creator.Decoder.from_preset(config.network.architecture, n_dim, part="decoder", rng=rng,
-                                                        **_overrides(config)).to(device))
+            encoders.append(make_half(creator.Encoder, config, n_dim, "encoder", rng).to(device))
+            decoders.append(make_half(creator.Decoder, config, n_dim, "decoder", rng).to(device))
     return encoders, decoders
 
 
 def initial_autoencoder(config: ExperimentConfig, n_dim: int, seed: int, device: torch.device):
     """The canonical loop's first parent, initialised from *seed*."""
-    return creator.AE.from_preset(config.network.architecture, n_dim, rng=_init_rng(seed),
-                                  **_overrides(config)).to(device)
+    rng = _init_rng(seed)
+    encoder = make_half(MaskedMLP, config, n_dim, "encoder", rng)
+    return creator.AE(encoder, make_half(MaskedMLP, config, n_dim, "decoder", rng)).to(device)
 
 
 def breeding_population(config: ExperimentConfig) -> int:
@@ -182,6 +187,4 @@ def topology(config: ExperimentConfig, trials: int) -> Topology:
 
 def parameter_count(config: ExperimentConfig, n_dim: int) -> int:
     """Weights and biases of one autoencoder of the configured architecture."""
-    preset = resolve_preset(config.network.architecture)
-    sizes = (n_dim, *preset.hidden, preset.latent, *reversed(preset.hidden), n_dim)
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b + b for sizes in config.network.sizes(n_dim) for a, b in zip(sizes[:-1], sizes[1:]))
