@@ -20,7 +20,8 @@ from torch import Tensor
 from ._optional import require
 from ._validation import check_float, check_int
 
-__all__ = ["DataSplits", "DataFileError", "binary_clustering", "load", "digits", "as_matrix", "SUPPORTED_SUFFIXES"]
+__all__ = ["DataSplits", "DataFileError", "binary_clustering", "load", "digits", "mnist1d", "as_matrix",
+           "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".npy", ".npz", ".csv")
 
@@ -253,4 +254,36 @@ def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0) -> D
     return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)
 
 
-_LOADERS = {"binary_clustering": binary_clustering, "load": load, "digits": digits}
+def mnist1d(n_samples: int = 5000, split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0,
+            generator_seed: int = 42) -> DataSplits:
+    """MNIST-1D signals (Greydanus 2020), generated offline, scaled to [0, 1]: 40 columns, no labels.
+
+    ``mnist1d.data.make_dataset`` builds ``n_samples`` signals of the 10
+    digit templates from ``generator_seed`` (42 is the published data set);
+    its train and test parts are joined, min–max scaled to [0, 1] as a whole,
+    shuffled with *seed* and cut by *split*. The generator seeds numpy's
+    global state; this function puts that state back as it found it. Needs
+    the ``mnist1d`` extra: ``pip install "deap_nnprune[mnist1d]"``.
+    """
+    n_samples = check_int("n_samples", n_samples, minimum=10)
+    generator_seed = check_int("generator_seed", generator_seed, minimum=0)
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0)
+    data = require("mnist1d.data", "mnist1d", "deap_nnprune.datasets.mnist1d")
+    args = data.get_dataset_args()
+    args.num_samples, args.seed = n_samples, generator_seed
+    state = np.random.get_state()
+    try:
+        made = data.make_dataset(args)
+    finally:
+        np.random.set_state(state)
+    signals = np.concatenate([made["x"], made["x_test"]]).astype(np.float64)
+    low, high = signals.min(), signals.max()
+    matrix = ((signals - low) / (high - low)).astype(np.float32)
+    splits = split_rows(as_matrix(matrix, source="mnist1d"), split, seed, "mnist1d")
+    recipe = ("mnist1d", (("generator_seed", generator_seed), ("n_samples", n_samples), ("seed", seed),
+                          ("split", tuple(split))))
+    return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)
+
+
+_LOADERS = {"binary_clustering": binary_clustering, "load": load, "digits": digits, "mnist1d": mnist1d}

@@ -361,3 +361,46 @@ def test_load_refuses_an_empty_csv_naming_it(tmp_path):
     path.write_text("")
     with pytest.raises(ValueError, match=re.escape(str(path))):
         load(path)
+
+
+# -- MNIST-1D -------------------------------------------------------------------------
+def test_mnist1d_gives_5000_signals_of_40_values_in_unit_range_split_by_seed():
+    pytest.importorskip("mnist1d")
+    data = dnp.datasets.mnist1d()
+    assert (data.train.shape, data.validation.shape, data.test.shape) == ((4000, 40), (500, 40), (500, 40))
+    everything = torch.cat([data.train, data.validation, data.test])
+    assert float(everything.min()) == 0.0 and float(everything.max()) == 1.0
+    again, other = dnp.datasets.mnist1d(), dnp.datasets.mnist1d(seed=1)
+    assert torch.equal(again.train, data.train) and not torch.equal(other.train, data.train)
+    assert torch.equal(torch.cat([other.train, other.validation, other.test]).sort(0).values,
+                       everything.sort(0).values)  # another seed shuffles the same signals
+
+
+def test_mnist1d_leaves_numpys_global_random_state_alone():
+    pytest.importorskip("mnist1d")
+    np.random.seed(123)
+    expected = np.random.random()
+    np.random.seed(123)
+    dnp.datasets.mnist1d(n_samples=100)
+    assert np.random.random() == expected
+
+
+def test_mnist1d_without_its_extra_names_the_extra(subprocess_env):
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['mnist1d'] = None; import deap_nnprune as d; d.datasets.mnist1d()"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env=subprocess_env)
+    assert result.returncode != 0 and 'pip install "deap_nnprune[mnist1d]"' in result.stderr
+
+
+def test_a_run_on_mnist1d_from_the_cli(tmp_path):
+    pytest.importorskip("mnist1d")
+    from deap_nnprune.experiments.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "--preset", "quick", "--data", "mnist1d", "--set", "network.hidden=16,4",
+                 "--epochs", "1", "--trials", "1", "--quiet", "--out", str(out)]) == 0
+    import json
+    assert json.loads((out / "config.json").read_text())["config"]["data"]["source"] == "mnist1d"

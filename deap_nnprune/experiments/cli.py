@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .config import ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
+from .config import GENERATED_DATA, ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
 from .config_file import read_config_file
 from .lock import FolderLocked
 from .presets import PRESETS, get_preset
@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=integer_at_least(0), help="epochs (generations) per trial (algorithm.epochs)")
     run.add_argument("--seed", type=integer_at_least(0), help="root seed; trial seeds are spawned from it (run.seed)")
     run.add_argument("--device", help="torch device: cpu, cuda, cuda:N (run.device)")
-    run.add_argument("--data", metavar="FILE|binary_clustering|digits",
-                     help="data: the paper's generator, scikit-learn's digits, or a .npy/.npz/.csv file")
+    run.add_argument("--data", metavar="FILE|binary_clustering|digits|mnist1d",
+                     help="data: the paper's generator, scikit-learn's digits, MNIST-1D, or a .npy/.npz/.csv file")
     run.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/PRESET)")
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --out: keep finished trials, restart others from their checkpoints")
@@ -163,9 +163,9 @@ def _config_from_args(args):
         if args.epochs is not None:
             algorithm = replace(algorithm, epochs=args.epochs)
         if args.data is not None:
-            source = args.data if args.data in ("binary_clustering", "digits") else str(Path(args.data).absolute())
-            if source not in ("binary_clustering", "digits") and not Path(source).is_file():
-                raise CLIError(f"--data {args.data}: no such file (or use binary_clustering or digits)")
+            source = args.data if args.data in GENERATED_DATA else str(Path(args.data).absolute())
+            if source not in GENERATED_DATA and not Path(source).is_file():
+                raise CLIError(f"--data {args.data}: no such file (or use {', '.join(GENERATED_DATA)})")
             data = replace(data, source=source)
         config = replace(config, run=run, algorithm=algorithm, data=data)
     except (TypeError, ConfigError) as error:

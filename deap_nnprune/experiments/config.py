@@ -38,7 +38,7 @@ __all__ = [
 OPERATORS = ("none", "random", "magnitude", "variance", "conjunctive")
 #: The paper's base pruning probabilities (SPEC §4); magnitude (beyond the paper) like random.
 BASE_PROBABILITY = {"random": 0.5, "conjunctive": 0.5, "magnitude": 0.5, "variance": 0.1}
-GENERATED_DATA = ("binary_clustering", "digits")
+GENERATED_DATA = ("binary_clustering", "digits", "mnist1d")
 
 
 class ConfigError(ValueError):
@@ -47,14 +47,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the data comes from: the paper's generator, scikit-learn's digits or a file.
+    """Where the data comes from: the paper's generator, scikit-learn's digits, MNIST-1D or a file.
 
-    ``source`` is ``binary_clustering``, ``digits`` or a path to a ``.npy``,
-    ``.npz`` or ``.csv`` matrix of values in [0, 1]. The generator uses
-    ``n_samples`` rows per split, ``n_dim``, ``n_clusters``, ``noise`` and
-    ``seed`` (the data is the same for every trial, so configurations are
-    compared on the same data); digits and files are shuffled with ``seed``
-    and cut by ``split`` (an ``.npz`` with several arrays needs ``key``).
+    ``source`` is ``binary_clustering``, ``digits``, ``mnist1d`` (the 5000
+    signals of 40 values of MNIST-1D's published generator, scaled to
+    [0, 1]) or a path to a ``.npy``, ``.npz`` or ``.csv`` matrix of values in
+    [0, 1]. The generator uses ``n_samples`` rows per split, ``n_dim``,
+    ``n_clusters``, ``noise`` and ``seed`` (the data is the same for every
+    trial, so configurations are compared on the same data); digits,
+    MNIST-1D and files are shuffled with ``seed`` and cut by ``split`` (an
+    ``.npz`` with several arrays needs ``key``).
     """
 
     source: str = "binary_clustering"
@@ -68,7 +70,8 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
-            raise ConfigError(f"data.source must be binary_clustering, digits or a file path, got {self.source!r}")
+            raise ConfigError(f"data.source must be binary_clustering, digits, mnist1d or a file path, "
+                              f"got {self.source!r}")
         check_int("data.n_samples", self.n_samples, minimum=1)
         check_int("data.n_dim", self.n_dim, minimum=1)
         check_int("data.n_clusters", self.n_clusters, minimum=1)
@@ -84,7 +87,7 @@ class DataConfig:
             raise ConfigError(f"data.n_samples must be a multiple of data.n_clusters ({self.n_clusters}) so every "
                               f"centre is used equally often, got {self.n_samples}")
         if self.source not in GENERATED_DATA and Path(self.source).suffix.lower() not in (".npy", ".npz", ".csv"):
-            raise ConfigError(f"data.source must be binary_clustering, digits or a .npy/.npz/.csv file, "
+            raise ConfigError(f"data.source must be binary_clustering, digits, mnist1d or a .npy/.npz/.csv file, "
                               f"got {self.source!r}")
 
 

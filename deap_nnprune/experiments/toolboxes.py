@@ -49,6 +49,8 @@ def load_data(config: DataConfig) -> datasets.DataSplits:
                                           n_clusters=config.n_clusters, noise=config.noise, seed=config.seed)
     if config.source == "digits":
         return datasets.digits(split=config.split, seed=config.seed)
+    if config.source == "mnist1d":
+        return datasets.mnist1d(split=config.split, seed=config.seed)
     return datasets.load(Path(config.source), split=config.split, seed=config.seed, key=config.key)
 
 
