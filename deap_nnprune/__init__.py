@@ -5,7 +5,7 @@ learning-rate operators follow ``deap.tools`` conventions; the algorithms
 (a (1+λ) loop and spatial cooperative coevolution) follow ``deap.algorithms``.
 """
 
-from . import algorithms, datasets, schedules
+from . import algorithms, datasets, export, schedules
 from .capacity import capacity, count_alive, paper_capacity, record_pruned
 from .compaction import CompactAutoencoder, compact
 from .crossover import cx_masked_uniform
@@ -16,11 +16,12 @@ from .pruning import mut_prune_conjunctive, mut_prune_magnitude, mut_prune_rando
 from .schedules import Scheduled
 from .training import batch_order, mut_learning_rate, mut_train, mut_train_pair
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "algorithms",
     "datasets",
+    "export",
     "schedules",
     "capacity",
     "count_alive",

@@ -39,6 +39,8 @@ OPERATORS = ("none", "random", "magnitude", "variance", "conjunctive")
 #: The paper's base pruning probabilities (SPEC §4); magnitude (beyond the paper) like random.
 BASE_PROBABILITY = {"random": 0.5, "conjunctive": 0.5, "magnitude": 0.5, "variance": 0.1}
 GENERATED_DATA = ("binary_clustering", "digits", "mnist1d")
+#: Formats ``run.export`` can write beside each trial's ``models/trial-K.pt``.
+EXPORT_FORMATS = ("onnx",)
 
 
 class ConfigError(ValueError):
@@ -303,6 +305,7 @@ class RunConfig:
     threads: int = 1
     checkpoint_every: int = 10
     keep_checkpoints: bool = False
+    export: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_int("run.trials", self.trials, minimum=1)
@@ -314,6 +317,10 @@ class RunConfig:
         check_int("run.checkpoint_every", self.checkpoint_every, minimum=1)
         check_bool("run.batch_trials", self.batch_trials)
         check_bool("run.keep_checkpoints", self.keep_checkpoints)
+        if not isinstance(self.export, tuple):
+            raise ConfigError(f"run.export must be a list of formats, got {self.export!r}")
+        for i, fmt in enumerate(self.export):
+            check_choice(f"run.export[{i}]", fmt, EXPORT_FORMATS)
 
 
 SECTIONS = ("data", "network", "training", "pruning", "algorithm", "run")
@@ -418,12 +425,12 @@ def to_toml(config: ExperimentConfig) -> str:
 def identity(config: ExperimentConfig) -> dict:
     """The settings that change results: what ``--resume`` compares.
 
-    Leaves out the description, how often checkpoints are written and whether
-    they are kept.
+    Leaves out the description, how often checkpoints are written, whether
+    they are kept and which exports are written.
     """
     data = to_dict(config)
     data.pop("description", None)
-    for key in ("checkpoint_every", "keep_checkpoints"):
+    for key in ("checkpoint_every", "keep_checkpoints", "export"):
         data["run"].pop(key, None)
     return data
 

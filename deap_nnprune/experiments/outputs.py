@@ -8,6 +8,7 @@ A run folder holds::
     timings.csv          wall-clock seconds (the only file with timings)
     *.parquet            the same tables, when pyarrow is installed
     models/trial-K.pt    state_dict of the compacted best autoencoder of trial K
+    models/trial-K.onnx  the same model as ONNX (with run.export = ["onnx"], CLI --export onnx)
     trials/trial-K/      per-trial tables, merged into the files above at the end
     checkpoints/         checkpoints of unfinished trials (for --resume)
 
@@ -95,13 +96,20 @@ def trial_finished(out: Path, trial: int) -> bool:
 
 
 def write_trial(out: Path, trial: int, epochs: pd.DataFrame, final: pd.DataFrame, timings: pd.DataFrame,
-                model: torch.nn.Module) -> None:
-    """A finished trial's files; ``final.csv`` last, as the mark that the trial is done."""
+                model: torch.nn.Module, exports: Sequence[str] = ()) -> None:
+    """A finished trial's files; ``final.csv`` last, as the mark that the trial is done.
+
+    *exports* (``run.export``) adds ``models/trial-K.onnx`` for ``"onnx"``.
+    """
     folder = trial_dir(out, trial)
     folder.mkdir(parents=True, exist_ok=True)
     (Path(out) / "models").mkdir(exist_ok=True)
     write_csv(folder / "epochs.csv", epochs.loc[:, list(EPOCH_COLUMNS)])
     write_state_dict(Path(out) / "models" / f"trial-{trial}.pt", model)
+    if "onnx" in exports:
+        from ..export import to_onnx
+
+        to_onnx(model, Path(out) / "models" / f"trial-{trial}.onnx")
     write_csv(folder / "timings.csv", timings.loc[:, list(TIMING_COLUMNS)])
     write_csv(folder / "final.csv", final.loc[:, list(FINAL_COLUMNS)])
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from .._optional import require
 from ..atomic import atomic_write_text
+from .config import from_dict, to_dict
 from .outputs import read_csv
 from .presets import PAPER_RESULTS
 
@@ -67,10 +68,17 @@ def _load(folder: Path) -> Run:
 
 
 def _same_but_seed(config: dict) -> str:
-    """The settings that define a configuration, without the root seed and how the trials were run."""
+    """The settings that define a configuration, without the root seed and how the trials were run.
+
+    Settings added to the library after a run was made take their defaults, which that run used.
+    """
+    try:
+        config = to_dict(from_dict(config))
+    except (KeyError, TypeError, ValueError):
+        pass
     identity = json.loads(json.dumps(config))
     identity.pop("description", None)
-    for key in ("seed", "checkpoint_every", "keep_checkpoints", "batch_trials", "engine", "trials"):
+    for key in ("seed", "checkpoint_every", "keep_checkpoints", "batch_trials", "engine", "trials", "export"):
         identity["run"].pop(key, None)
     return json.dumps(identity, sort_keys=True)
 
@@ -79,13 +87,15 @@ def pool(runs: Sequence[Run]) -> list[Run]:
     """Merge run folders of one configuration run with different root seeds into one :class:`Run`.
 
     Folders whose settings are equal except ``run.seed`` (and how many trials
-    ran, and how) hold independent trials of the same configuration: their
-    trials are taken together, in the order given, renumbered from 0. A
-    trial seed seen twice is refused: it would count one trial twice.
+    ran, and how), and whose tables have the same columns (written by the
+    same version of the library's tables), hold independent trials of the
+    same configuration: their trials are taken together, in the order given,
+    renumbered from 0. A trial seed seen twice is refused: it would count one
+    trial twice.
     """
-    groups: dict[str, list[Run]] = {}
+    groups: dict[tuple, list[Run]] = {}
     for run in runs:
-        groups.setdefault(_same_but_seed(run.config), []).append(run)
+        groups.setdefault((_same_but_seed(run.config), tuple(run.final.columns)), []).append(run)
     pooled = []
     for members in groups.values():
         if len(members) == 1:

@@ -24,9 +24,10 @@ from typing import Optional, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._optional import require
 from ..devices import resolve_device
 from . import interrupt, toolboxes
-from .config import ConfigError, ExperimentConfig, identity, resolved, to_dict
+from .config import ConfigError, ExperimentConfig, from_dict, identity, resolved, to_dict
 from .lock import LOCK_NAME, RunLock, check_unlocked
 from .outputs import OUTPUT_NAMES, merge_trials, trial_finished, write_json
 from .trial import TrialTask, checkpoint_path, read_checkpoint, run_task
@@ -126,9 +127,14 @@ def check_resume(out: Path, config: ExperimentConfig) -> None:
     import json
 
     try:
-        saved = json.loads((out / "config.json").read_text(encoding="utf-8"))["identity"]
+        meta = json.loads((out / "config.json").read_text(encoding="utf-8"))
+        saved = meta["identity"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RunError(f"--resume: {out / 'config.json'} cannot be read ({error})") from None
+    try:  # settings added since the run started take their defaults, which it ran with
+        saved = identity(from_dict(meta["config"]))
+    except (KeyError, TypeError, ValueError):
+        pass
     changed = _differences(saved, identity(config))
     if changed:
         shown = "; ".join(changed[:4]) + ("; ..." if len(changed) > 4 else "")
@@ -186,6 +192,8 @@ def prepare(config: ExperimentConfig, out: Path, resume: bool = False, overwrite
     """Check a run completely; writes nothing. Raises ValueError subclasses with one-line messages."""
     config = resolved(config)
     resolve_device(config.run.device)
+    if "onnx" in config.run.export:  # before any work: the export needs the onnx extra
+        require("onnx", "onnx", "run.export = onnx")
     if config.run.batch_trials and config.algorithm.name != "coevolution":
         raise ConfigError("run.batch_trials applies to coevolution only; canonical trials run one per task")
     engine = toolboxes.resolve_engine(config)

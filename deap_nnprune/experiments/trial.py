@@ -86,7 +86,7 @@ def run_task(task: TrialTask, bar=None) -> dict:
             trial=trial, epochs_run=epochs_run, resumed_from_epoch=start_gen, seconds=seconds,
             seconds_per_epoch=seconds / epochs_run if epochs_run else float("nan"), device=str(device),
             engine=task.engine, batched_trials=len(task.trials) > 1, scoop=task.under_scoop)])
-        write_trial(out, trial, epochs, final, timings, model)
+        write_trial(out, trial, epochs, final, timings, model, config.run.export)
     if not config.run.keep_checkpoints:
         ckpt.unlink(missing_ok=True)
     return dict(trials=task.trials, epochs=config.algorithm.epochs, start_gen=start_gen,
