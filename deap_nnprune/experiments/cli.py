@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .config import EXPORT_FORMATS, GENERATED_DATA, ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
+from .config import EXPORT_FORMATS, GENERATED_DATA, LOGGERS, ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
 from .config_file import read_config_file
 from .lock import FolderLocked
 from .presets import PRESETS, get_preset
@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--export", action="append", choices=EXPORT_FORMATS, default=[],
                      help="also write each trial's model in this format (models/trial-K.onnx; run.export)")
+    run.add_argument("--log", action="append", choices=LOGGERS, default=[],
+                     help="also log every epoch column to this logger (tensorboard/trial-K/; run.log)")
     run.set_defaults(func=_run)
 
     report = commands.add_parser("report", parents=[common], help="tables, statistics and figures of run folders")
@@ -160,6 +162,8 @@ def _config_from_args(args):
             run = replace(run, device=args.device)
         if args.batch_trials:
             run = replace(run, batch_trials=True)
+        if args.log:
+            run = replace(run, log=tuple(dict.fromkeys((*run.log, *args.log))))
         if args.export:
             run = replace(run, export=tuple(dict.fromkeys((*run.export, *args.export))))
         if args.checkpoint_every is not None:

@@ -41,6 +41,8 @@ BASE_PROBABILITY = {"random": 0.5, "conjunctive": 0.5, "magnitude": 0.5, "varian
 GENERATED_DATA = ("binary_clustering", "digits", "mnist1d")
 #: Formats ``run.export`` can write beside each trial's ``models/trial-K.pt``.
 EXPORT_FORMATS = ("onnx",)
+#: Experiment loggers ``run.log`` can write beside the tables.
+LOGGERS = ("tensorboard",)
 
 
 class ConfigError(ValueError):
@@ -306,6 +308,7 @@ class RunConfig:
     checkpoint_every: int = 10
     keep_checkpoints: bool = False
     export: tuple[str, ...] = ()
+    log: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_int("run.trials", self.trials, minimum=1)
@@ -321,6 +324,10 @@ class RunConfig:
             raise ConfigError(f"run.export must be a list of formats, got {self.export!r}")
         for i, fmt in enumerate(self.export):
             check_choice(f"run.export[{i}]", fmt, EXPORT_FORMATS)
+        if not isinstance(self.log, tuple):
+            raise ConfigError(f"run.log must be a list of loggers, got {self.log!r}")
+        for i, logger in enumerate(self.log):
+            check_choice(f"run.log[{i}]", logger, LOGGERS)
 
 
 SECTIONS = ("data", "network", "training", "pruning", "algorithm", "run")
@@ -426,11 +433,11 @@ def identity(config: ExperimentConfig) -> dict:
     """The settings that change results: what ``--resume`` compares.
 
     Leaves out the description, how often checkpoints are written, whether
-    they are kept and which exports are written.
+    they are kept, and which exports and logs are written.
     """
     data = to_dict(config)
     data.pop("description", None)
-    for key in ("checkpoint_every", "keep_checkpoints", "export"):
+    for key in ("checkpoint_every", "keep_checkpoints", "export", "log"):
         data["run"].pop(key, None)
     return data
 

@@ -11,6 +11,7 @@ A run folder holds::
     models/trial-K.onnx  the same model as ONNX (with run.export = ["onnx"], CLI --export onnx)
     trials/trial-K/      per-trial tables, merged into the files above at the end
     checkpoints/         checkpoints of unfinished trials (for --resume)
+    tensorboard/trial-K/ TensorBoard scalars of every epochs.csv column (with run.log = ["tensorboard"])
 
 Every file is written to a temporary name and renamed into place, so an
 interrupted run never leaves a truncated file.
@@ -42,7 +43,7 @@ TIMING_COLUMNS = ("trial", "epochs_run", "resumed_from_epoch", "seconds", "secon
 TABLES = ("epochs", "final", "timings")
 #: Everything a run writes at the top of its folder (what --overwrite removes).
 OUTPUT_NAMES = ("config.json", *(f"{t}.csv" for t in TABLES), *(f"{t}.parquet" for t in TABLES),
-                "models", "trials", "checkpoints", "report")
+                "models", "trials", "checkpoints", "report", "tensorboard")
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .._optional import require
 from ..devices import resolve_device
-from . import interrupt, toolboxes
+from . import interrupt, tensorboard_log, toolboxes
 from .config import ConfigError, ExperimentConfig, from_dict, identity, resolved, to_dict
 from .lock import LOCK_NAME, RunLock, check_unlocked
 from .outputs import OUTPUT_NAMES, merge_trials, trial_finished, write_json
@@ -194,6 +194,8 @@ def prepare(config: ExperimentConfig, out: Path, resume: bool = False, overwrite
     resolve_device(config.run.device)
     if "onnx" in config.run.export:  # before any work: the export needs the onnx extra
         require("onnx", "onnx", "run.export = onnx")
+    if "tensorboard" in config.run.log:
+        tensorboard_log.check_available()
     if config.run.batch_trials and config.algorithm.name != "coevolution":
         raise ConfigError("run.batch_trials applies to coevolution only; canonical trials run one per task")
     engine = toolboxes.resolve_engine(config)

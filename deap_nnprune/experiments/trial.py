@@ -25,7 +25,7 @@ from ..compaction import compact
 from ..devices import resolve_device
 from ..evaluation import evaluate_l1, evaluate_pair
 from ..network import MaskedAutoencoder
-from . import interrupt, toolboxes
+from . import interrupt, tensorboard_log, toolboxes
 from .config import ExperimentConfig
 from .monitor import CanonicalMonitor, CoevolutionMonitor
 from .outputs import write_trial
@@ -86,6 +86,8 @@ def run_task(task: TrialTask, bar=None) -> dict:
             trial=trial, epochs_run=epochs_run, resumed_from_epoch=start_gen, seconds=seconds,
             seconds_per_epoch=seconds / epochs_run if epochs_run else float("nan"), device=str(device),
             engine=task.engine, batched_trials=len(task.trials) > 1, scoop=task.under_scoop)])
+        if "tensorboard" in config.run.log:
+            tensorboard_log.write_epochs(out / "tensorboard" / f"trial-{trial}", epochs)
         write_trial(out, trial, epochs, final, timings, model, config.run.export)
     if not config.run.keep_checkpoints:
         ckpt.unlink(missing_ok=True)
