@@ -71,7 +71,8 @@ def paper_capacity(module: nn.Module) -> float:
     The authors count the zeros of a network right after each prune, store
     the count on the network, copy it on clone and never recount it; a
     network never pruned counts 0. With persistent masks this equals
-    :func:`capacity` right after a prune; in the regrowth compatibility mode
+    :func:`capacity` right after a pruning operator (crossover, which is no
+    prune, does not count); in the regrowth compatibility mode
     it ignores regrowth, so it can be far below the true alive fraction.
 
     >>> from deap_nnprune import MaskedAutoencoder, capacity

@@ -36,11 +36,16 @@ def test_regrowth_mode_prunes_round_amount_numel_of_every_tensor_afresh_after_re
 
 
 def test_regrowth_mode_counts_amount_over_all_entries_even_already_zero_ones():
-    net = dnp.MaskedMLP((10, 10), persistent_masks=False)
-    dnp.mut_prune_random(net, amount=0.5, min_alive=0, rng=np.random.default_rng(0))
-    dnp.mut_prune_random(net, amount=0.5, min_alive=0, rng=np.random.default_rng(1))
-    zero = (net.layers[0].weight == 0).sum().item()
-    assert 50 <= zero < 100  # two draws of 50 among all 100 entries overlap; a draw among the alive would give 75
+    net = dnp.MaskedMLP((10, 10), bias=False, persistent_masks=False)
+    with torch.no_grad():
+        net.layers[0].weight[:, :5] = 0  # 50 of the 100 entries are zero already
+    dnp.mut_prune_random(net, amount=60, min_alive=0, rng=np.random.default_rng(0))  # more than the non-zero ones
+    zero = int((net.layers[0].weight == 0).sum())
+    assert 60 <= zero < 100 and net.pruned_count == zero
+    persistent = dnp.MaskedMLP((10, 10), bias=False)
+    persistent.layers[0].weight_mask[:, :5] = 0
+    with pytest.raises(ValueError, match="more than the 50 alive entries"):
+        dnp.mut_prune_random(persistent, amount=60, min_alive=0, rng=np.random.default_rng(0))
 
 
 def test_persistent_masks_keep_the_union_of_prunes_dead_through_regrowth():
@@ -74,7 +79,11 @@ def test_guided_operators_in_regrowth_mode_do_not_zero_again_what_regrew(operato
     net = dnp.MaskedAutoencoder.from_preset("paper", N_DIM, persistent_masks=False, rng=np.random.default_rng(0))
     prune(net, data, min_alive=0, rng=np.random.default_rng(1))
     regrow_everything(net)
-    reference = copy.deepcopy(net)
+    # a network that was never pruned, with the same weights
+    reference = dnp.MaskedAutoencoder.from_preset("paper", N_DIM, persistent_masks=False)
+    with torch.no_grad():
+        for theirs, ours in zip(reference.parameters(), net.parameters()):
+            theirs.copy_(ours)
     prune(net, data, min_alive=0, rng=np.random.default_rng(2))
     prune(reference, data, min_alive=0, rng=np.random.default_rng(2))
     # the second prune depends only on the current weights, not on what the first one removed

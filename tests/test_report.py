@@ -40,7 +40,7 @@ def test_report_writes_markdown_with_the_papers_figures_and_the_tests(two_runs, 
     assert "| paper-coevolution-random-exponential |" in text and "0.104" in text and "0.87" in text
     assert "Mann–Whitney U tests (coevolution, two-sided)" in text
     assert "test L1 median [IQR]" in text
-    assert "paper L1 mean (median)" in text and "paper capacity mean (median)" in text
+    assert "paper L1 mean (median of trials)" in text and "paper capacity mean (median of trials)" in text
 
 
 def test_report_puts_our_figure_of_the_papers_metric_beside_the_published_one(two_runs, tmp_path):

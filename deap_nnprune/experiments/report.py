@@ -78,7 +78,7 @@ def _same_but_seed(config: dict) -> str:
         pass
     identity = json.loads(json.dumps(config))
     identity.pop("description", None)
-    for key in ("seed", "checkpoint_every", "keep_checkpoints", "batch_trials", "engine", "trials", "export"):
+    for key in ("seed", "checkpoint_every", "keep_checkpoints", "batch_trials", "engine", "trials", "export", "log"):
         identity["run"].pop(key, None)
     return json.dumps(identity, sort_keys=True)
 
@@ -103,7 +103,7 @@ def pool(runs: Sequence[Run]) -> list[Run]:
             continue
         finals, epochs, offset = [], [], 0
         for member in members:
-            renumber = {old: old - int(member.final.trial.min()) + offset for old in member.final.trial}
+            renumber = {old: offset + rank for rank, old in enumerate(sorted(member.final.trial))}
             finals.append(member.final.assign(trial=member.final.trial.map(renumber)))
             epochs.append(member.epochs.assign(trial=member.epochs.trial.map(renumber)))
             offset += len(member.final)
@@ -177,7 +177,11 @@ def _published(value: Optional[float], digits: int) -> str:
 
 
 def _pooled(final: pd.DataFrame, column: str) -> str:
-    """Mean (median) over trials of a per-trial mean over cells: the paper's pooled figure; — if not recorded."""
+    """Mean (median) over trials of a per-trial mean over cells; — if not recorded.
+
+    With equal cells per trial the mean is the mean over all cells and trials, the paper's figure. The
+    median is the median of the trials' means, not of all cells (the tables keep the per-trial means only).
+    """
     if column not in final or final[column].isna().all():
         return "—"
     return f"{final[column].mean():.4f} ({final[column].median():.4f})"
@@ -201,9 +205,9 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
             "schedule": "—" if run.operator == "none" else run.schedule, "trials": len(run.final),
             "epochs": int(run.epochs.epoch.max()) if len(run.epochs) else 0,
             "published L1": _published(paper.test_l1 if paper else None, 3),
-            "paper L1 mean (median)": _pooled(run.final, "paper_l1"),
+            "paper L1 mean (median of trials)": _pooled(run.final, "paper_l1"),
             "published capacity": _published(paper.capacity if paper else None, 2),
-            "paper capacity mean (median)": _pooled(run.final, "paper_capacity"),
+            "paper capacity mean (median of trials)": _pooled(run.final, "paper_capacity"),
             "test L1 median [IQR]": _median_iqr(run.final.test_l1),
             "capacity median [IQR]": _median_iqr(run.final.capacity),
             "note": paper.note if paper else "",
@@ -251,7 +255,8 @@ def render(runs: Sequence[Run], figures: Sequence[str]) -> str:
     parts = ["# deap_nnprune report", "",
              "The paper's published figures (GECCO 2025, 30 trials, 400 epochs, read off its figures) stand beside "
              "ours of the same metric: *paper L1* is the training-set L1 of every cell's centre pair at the last "
-             "epoch, pooled over cells and trials (mean, median in brackets), and *paper capacity* the authors' "
+             "epoch, pooled over cells and trials (mean; in brackets the median of the trials' means), and "
+             "*paper capacity* the authors' "
              "counter of pruned weights (counted after each prune, never recounted after regrowth). Our own "
              "metrics follow: test L1 of the pair chosen by validation L1 and capacity, its true fraction of "
              "weights alive (median over trials, interquartile range in brackets). The 5% bit noise of the data "
