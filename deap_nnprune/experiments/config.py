@@ -429,17 +429,26 @@ def to_toml(config: ExperimentConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Run settings that change no result: how often checkpoints are written, whether they are kept, exports, logs.
+NO_RESULT_RUN_KEYS = ("checkpoint_every", "keep_checkpoints", "export", "log")
+
+
+def identity_of_dict(data: dict) -> dict:
+    """:func:`identity` of a config dict as :func:`to_dict` writes it (a copy; *data* is not changed)."""
+    data = json.loads(json.dumps(data))
+    data.pop("description", None)
+    for key in NO_RESULT_RUN_KEYS:
+        data.get("run", {}).pop(key, None)
+    return data
+
+
 def identity(config: ExperimentConfig) -> dict:
     """The settings that change results: what ``--resume`` compares.
 
     Leaves out the description, how often checkpoints are written, whether
     they are kept, and which exports and logs are written.
     """
-    data = to_dict(config)
-    data.pop("description", None)
-    for key in ("checkpoint_every", "keep_checkpoints", "export", "log"):
-        data["run"].pop(key, None)
-    return data
+    return identity_of_dict(to_dict(config))
 
 
 def resolved(config: ExperimentConfig) -> ExperimentConfig:

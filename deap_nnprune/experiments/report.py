@@ -25,7 +25,7 @@ import pandas as pd
 
 from .._optional import require
 from ..atomic import atomic_write_text
-from .config import from_dict, to_dict
+from .config import from_dict, identity_of_dict, to_dict
 from .outputs import read_csv
 from .presets import PAPER_RESULTS
 
@@ -76,11 +76,10 @@ def _same_but_seed(config: dict) -> str:
         config = to_dict(from_dict(config))
     except (KeyError, TypeError, ValueError):
         pass
-    identity = json.loads(json.dumps(config))
-    identity.pop("description", None)
-    for key in ("seed", "checkpoint_every", "keep_checkpoints", "batch_trials", "engine", "trials", "export", "log"):
-        identity["run"].pop(key, None)
-    return json.dumps(identity, sort_keys=True)
+    settings = identity_of_dict(config)
+    for key in ("seed", "batch_trials", "engine", "trials"):
+        settings["run"].pop(key, None)
+    return json.dumps(settings, sort_keys=True)
 
 
 def pool(runs: Sequence[Run]) -> list[Run]:
