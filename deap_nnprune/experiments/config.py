@@ -284,6 +284,13 @@ class AlgorithmConfig:
         check_bool("algorithm.elitist", self.elitist)
 
 
+def _check_names(key: str, names: Any, choices: tuple[str, ...], what: str) -> None:
+    if not isinstance(names, tuple):
+        raise ConfigError(f"{key} must be a list of {what}, got {names!r}")
+    for i, name in enumerate(names):
+        check_choice(f"{key}[{i}]", name, choices)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """How trials run: how many, their seeds' root, the device and checkpoints.
@@ -320,14 +327,8 @@ class RunConfig:
         check_int("run.checkpoint_every", self.checkpoint_every, minimum=1)
         check_bool("run.batch_trials", self.batch_trials)
         check_bool("run.keep_checkpoints", self.keep_checkpoints)
-        if not isinstance(self.export, tuple):
-            raise ConfigError(f"run.export must be a list of formats, got {self.export!r}")
-        for i, fmt in enumerate(self.export):
-            check_choice(f"run.export[{i}]", fmt, EXPORT_FORMATS)
-        if not isinstance(self.log, tuple):
-            raise ConfigError(f"run.log must be a list of loggers, got {self.log!r}")
-        for i, logger in enumerate(self.log):
-            check_choice(f"run.log[{i}]", logger, LOGGERS)
+        _check_names("run.export", self.export, EXPORT_FORMATS, "formats")
+        _check_names("run.log", self.log, LOGGERS, "loggers")
 
 
 SECTIONS = ("data", "network", "training", "pruning", "algorithm", "run")
