@@ -5,6 +5,10 @@ learning-rate operators follow ``deap.tools`` conventions; the algorithms
 (a (1+λ) loop and spatial cooperative coevolution) follow ``deap.algorithms``.
 """
 
+from ._reproducible import request_strict_blas
+
+request_strict_blas()  # before torch's first product; see deap_nnprune._reproducible
+
 from . import algorithms, datasets, export, schedules
 from .capacity import capacity, count_alive, paper_capacity, record_pruned
 from .compaction import CompactAutoencoder, compact

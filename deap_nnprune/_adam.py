@@ -6,18 +6,22 @@ and the step count is its ``adam_step`` buffer. No optimiser object is ever
 built, so nothing is rebuilt per batch and the state travels with the
 individual through clones, pickles and processes.
 
-The update is torch's Adam (L2 ``weight_decay`` added to the gradient)::
+The update is torch's own Adam kernel (L2 ``weight_decay`` added to the
+gradient), called through :func:`adam_step`, the one place an update is
+made: ``torch._fused_adam_`` (one pass over weights, gradients and moments),
+or, on a torch without a fused kernel for the device (CPU before 2.4),
+torch's functional ``torch.optim.adam.adam`` with ``foreach=True``::
 
     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g²
     p -= lr / (1-b1^t) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
 
-A pruned entry has zero weight, zero gradient (the forward pass multiplies by
-the mask) and zero moments, so its update is exactly zero.
+A pruned entry has zero weight, zero gradient (the engines zero it) and zero
+moments, so its update is exactly zero.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -69,34 +73,51 @@ class AdamSettings:
         return lr * self.lr_gamma ** (step // self.lr_step_size)
 
 
+@functools.lru_cache(maxsize=None)
+def has_fused_adam(device_type: str) -> bool:
+    """Does this torch have a fused Adam kernel for *device_type* (CPU: torch >= 2.4)?"""
+    try:
+        x = torch.zeros(1, device=device_type)
+        torch._fused_adam_([x], [x.clone()], [x.clone()], [x.clone()], [], [torch.ones((), device=device_type)],
+                           lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return False
+    return True
+
+
 @torch.no_grad()
-def adam_update(
+def adam_step(
     params: Sequence[Tensor],
     grads: Sequence[Tensor],
     exp_avgs: Sequence[Tensor],
     exp_avg_sqs: Sequence[Tensor],
-    steps: Sequence[int],
-    lrs: Sequence[float],
+    steps: Sequence[Tensor],
+    lr: float,
     settings: AdamSettings,
 ) -> None:
-    """One Adam update of every tensor in *params*, in place, with foreach kernels.
+    """One Adam update of every tensor in *params* at rate *lr*, in place.
 
-    *steps* are the step numbers of this update (1 for the first), *lrs* the
-    learning rates already scheduled, one per parameter.
+    *steps* are 0-d float tensors holding each tensor's step number of this
+    update (1 for the first); they are read, not changed. Bias correction
+    uses each tensor's own step.
+
+    >>> p, g = [torch.ones(3)], [torch.full((3,), 2.0)]
+    >>> m, v = [torch.zeros(3)], [torch.zeros(3)]
+    >>> adam_step(p, g, m, v, [torch.tensor(1.0)], 0.1, AdamSettings())
+    >>> [round(x, 4) for x in p[0].tolist()]
+    [0.9, 0.9, 0.9]
     """
+    if not params:
+        return
     b1, b2 = settings.betas
-    grads = list(grads)
-    if settings.weight_decay:
-        grads = torch._foreach_add(grads, params, alpha=settings.weight_decay)
-    if settings.fresh_per_batch:
-        torch._foreach_zero_(list(exp_avgs))
-        torch._foreach_zero_(list(exp_avg_sqs))
-        steps = [1] * len(params)
-    torch._foreach_lerp_(list(exp_avgs), grads, 1.0 - b1)
-    torch._foreach_mul_(list(exp_avg_sqs), b2)
-    torch._foreach_addcmul_(list(exp_avg_sqs), grads, grads, value=1.0 - b2)
-    step_sizes = [-lr / (1.0 - b1**t) for lr, t in zip(lrs, steps)]
-    denom = torch._foreach_sqrt(list(exp_avg_sqs))
-    torch._foreach_div_(denom, [math.sqrt(1.0 - b2**t) for t in steps])
-    torch._foreach_add_(denom, settings.eps)
-    torch._foreach_addcdiv_(list(params), list(exp_avgs), denom, step_sizes)
+    params, grads, exp_avgs, exp_avg_sqs, steps = map(list, (params, grads, exp_avgs, exp_avg_sqs, steps))
+    if has_fused_adam(params[0].device.type):
+        torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=b1, beta2=b2,
+                           weight_decay=settings.weight_decay, eps=settings.eps, amsgrad=False, maximize=False)
+        return
+    from torch.optim.adam import adam
+
+    previous = [s - 1 for s in steps]  # the functional form counts the step itself
+    adam(params, grads, exp_avgs, exp_avg_sqs, [], previous, foreach=True, capturable=False, differentiable=False,
+         amsgrad=False, beta1=b1, beta2=b2, lr=lr, weight_decay=settings.weight_decay, eps=settings.eps,
+         maximize=False)

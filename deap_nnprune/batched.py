@@ -7,10 +7,10 @@ hundred Python-level tensor calls. Here the weights, masks and Adam moments
 of ``C`` pairs are stacked into ``[C, ...]`` tensors and every step is one
 batched product per layer (``torch.baddbmm``) for all of them.
 
-:func:`train_pairs` gives the same result as one
-:func:`~deap_nnprune.training.mut_train_pair` call per pair (same batch
-orders, learning rates, StepLR and optimiser-state modes; equal to float
-rounding). What makes it fast, measured in ``benchmarks/bench_epoch.py``:
+This is the training engine of the package: :func:`~deap_nnprune.mut_train`
+and :func:`~deap_nnprune.mut_train_pair` are :func:`train_pairs` with one
+pair (same batch orders, learning rates, StepLR and optimiser-state modes).
+What makes it fast, measured in ``benchmarks/bench_epoch.py``:
 
 * a hand-written backward pass (an L1 loss, ``Linear`` layers and elementwise
   activations need only ``bmm``, ``sign`` and the activations' own backward
@@ -26,23 +26,32 @@ rounding). What makes it fast, measured in ``benchmarks/bench_epoch.py``:
   launches dominate, one call serves all pairs: it runs at rate 1 on a scratch
   ``Z`` (``Z = -m̂/(√v̂+ε)``) and the weights move by ``Z * rate * mask``,
   the rates and masks of all pairs stacked in one tensor;
-  (A torch without a fused CPU kernel, before 2.4, gets the per-network
-  foreach update of ``deap_nnprune._adam`` instead);
+  (A torch without a fused CPU kernel, before 2.4, gets torch's functional
+  foreach Adam instead, through the same ``deap_nnprune._adam.adam_step``);
 * cache blocking on the CPU: pairs are trained in chunks whose stacked state
   (~1.2 MB per paper-size pair) stays in the last-level cache for all steps.
 
 Nothing in the step loop waits for the device: batch indices, learning
 rates (StepLR included) and step counts are laid out before the first step.
 
-A pair whose pruned entries are not all zero (weights or moments edited by
-hand), or whose masks are not 0/1, is trained by ``mut_train_pair``'s own
-loop instead, so the result is always the per-network one. Pairs of
-different architectures are batched in separate groups.
+Pruned entries edited by hand (a non-zero weight or moment under a zero
+mask) are zeroed before training; masks other than 0/1 are refused (the
+autograd engine, ``engine="autograd"``, trains those). Pairs of different
+architectures are batched in separate groups.
+
+Partition invariance: a pair's result does not depend on which pairs it is
+trained with, or how many: it is the same bits alone (``K = 1``), in any
+chunk and any group, as one :func:`~deap_nnprune.mut_train_pair` call
+(which is this engine with one pair). Products are batched per pair,
+Adam runs on each pair's own tensors, MKL runs in its alignment-independent
+mode (``deap_nnprune._reproducible``), and activations with vectorised
+transcendental kernels run network by network (see ``_Activation``). This
+holds on the CPU with one torch thread per process (several threads split
+elementwise kernels at places that depend on the tensor sizes).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from typing import Optional, Sequence
@@ -51,12 +60,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._adam import AdamSettings, adam_update
+from ._adam import AdamSettings, adam_step, has_fused_adam
+from ._batches import batch_order
+from ._reproducible import warn_if_alignment_dependent
 from ._rng import as_generator
 from ._validation import check_float, check_int
 from .evaluation import NonFiniteOutputWarning, check_data
-from .network import MaskedAutoencoder, MaskedMLP
-from .training import _run_adam, batch_order
+from .network import MaskedMLP
 
 __all__ = ["evaluate_pairs", "train_pairs"]
 
@@ -76,47 +86,55 @@ class _Activation:
     """One activation applied to ``[C, rows, width]`` tensors, with its backward.
 
     ReLU, sigmoid, tanh and identity use ATen's own backward kernels (the ones
-    autograd calls); any other module runs on ``[C*rows, width]`` rows, as in a
-    network's own forward, and is differentiated by autograd.
+    autograd calls); any other module runs on each network's ``[rows, width]``
+    rows, as in a network's own forward, and is differentiated by autograd.
+
+    Partition invariance: ReLU and identity are exact whatever the layout, but
+    a vectorised kernel computes the last few elements of a tensor (its tail)
+    with scalar code that may round differently. So every other activation,
+    and its backward, runs network by network (``pre[k]``): each network's
+    slice has the same shape and strides whether it is trained alone or
+    stacked with others, and so gets the same bits.
     """
 
     _KINDS = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Identity: "identity"}
+    _FORWARD = {"sigmoid": Tensor.sigmoid_, "tanh": Tensor.tanh_}
+    _BACKWARD = {"sigmoid": _aten.sigmoid_backward.grad_input, "tanh": _aten.tanh_backward.grad_input}
 
     def __init__(self, module: nn.Module) -> None:
         self.module = module
         self.kind = self._KINDS.get(type(module), "generic")
 
-    def __call__(self, pre: Tensor, grad: bool = False) -> tuple[Tensor, Optional[tuple]]:
+    def __call__(self, pre: Tensor, grad: bool = False) -> tuple[Tensor, Optional[list]]:
         """Apply in place where possible; return the output and what backward needs."""
         if self.kind == "relu":
             return pre.relu_(), None
-        if self.kind == "sigmoid":
-            return pre.sigmoid_(), None
-        if self.kind == "tanh":
-            return pre.tanh_(), None
         if self.kind == "identity":
             return pre, None
-        rows = pre.reshape(-1, pre.shape[-1])
+        if self.kind in self._FORWARD:
+            for k in range(pre.shape[0]):
+                self._FORWARD[self.kind](pre[k])
+            return pre, None
         if not grad:
-            return self.module(rows).view(pre.shape), None
+            return torch.stack([self.module(pre[k]) for k in range(pre.shape[0])]), None
+        leaves, outs = [], []
         with torch.enable_grad():
-            leaf = rows.detach().requires_grad_()
-            out = self.module(leaf)
-        return out.detach().view(pre.shape), (leaf, out)
+            for k in range(pre.shape[0]):
+                leaves.append(pre[k].detach().requires_grad_())
+                outs.append(self.module(leaves[-1]))
+        return torch.stack([out.detach() for out in outs]), list(zip(leaves, outs))
 
-    def backward(self, d: Tensor, out: Tensor, saved: Optional[tuple]) -> Tensor:
+    def backward(self, d: Tensor, out: Tensor, saved: Optional[list]) -> Tensor:
         """Gradient with respect to the pre-activation, in place into *d* where possible."""
         if self.kind == "relu":
             return _aten.threshold_backward.grad_input(d, out, 0, grad_input=d)
-        if self.kind == "sigmoid":
-            return _aten.sigmoid_backward.grad_input(d, out, grad_input=d)
-        if self.kind == "tanh":
-            return _aten.tanh_backward.grad_input(d, out, grad_input=d)
         if self.kind == "identity":
             return d
-        leaf, result = saved
-        (grad,) = torch.autograd.grad(result, leaf, d.reshape(result.shape))
-        return grad.view(d.shape)
+        if self.kind in self._BACKWARD:
+            for k in range(d.shape[0]):
+                self._BACKWARD[self.kind](d[k], out[k], grad_input=d[k])
+            return d
+        return torch.stack([torch.autograd.grad(result, leaf, d[k])[0] for k, (leaf, result) in enumerate(saved)])
 
 
 def _activation_key(module: nn.Module) -> tuple:
@@ -310,16 +328,24 @@ class _StackedPairs:
             out.append(torch.stack([self._stored(x, l, name) for x in tensors]))
         return out
 
-    def exact(self) -> list[bool]:
-        """Per pair: do the masks hold only 0/1, with weight and moments zero where 0?
+    def check_and_clean(self) -> None:
+        """Refuse masks other than 0/1; zero the weights and moments of pruned entries.
 
-        Only then is skipping the forward mask multiply exact.
+        The stacked engine skips the forward mask multiply, which is exact only
+        when a pruned weight is zero; a pruned entry edited by hand is zeroed
+        here (its value was invisible to the forward pass anyway).
         """
-        bad = torch.zeros(len(self.nets), dtype=torch.bool, device=self.params[0].device)
-        for p, m, v, keep in zip(self.params, self.exp_avgs, self.exp_avg_sqs, self.keep):
-            dirty = (keep != 0) | (p != 0) | (m != 0) | (v != 0)
-            bad |= ((keep != 1) & dirty).flatten(1).any(dim=1)
-        return [not b for b in bad.tolist()]
+        for t, keep in enumerate(self.keep):
+            if not bool(((keep == 0) | (keep == 1)).all()):
+                l, name = self.entries[t]
+                k = int(((keep != 0) & (keep != 1)).flatten(1).any(dim=1).nonzero()[0])
+                raise ValueError(
+                    f"pair {k}: layer {l}'s {name}_mask holds values other than 0 and 1; the stacked engine "
+                    f"needs 0/1 masks (train it with engine='autograd')"
+                )
+            if bool((keep == 0).any()):
+                for x in (self.params[t], self.exp_avgs[t], self.exp_avg_sqs[t]):
+                    x.mul_(keep)
 
     @torch.no_grad()
     def write_back(self, which: Sequence[int], n_steps: int, zero_dead_moments: bool) -> None:
@@ -438,11 +464,8 @@ class _AdamPerRate:
     def __call__(self, step: int) -> None:
         if self.masked:
             torch._foreach_mul_([self.grads[t] for t in self.masked], [self.keep[t] for t in self.masked])
-        b1, b2 = self.settings.betas
         for params, grads, exp_avgs, exp_avg_sqs, steps, lr in self.calls:
-            torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=b1, beta2=b2,
-                               weight_decay=self.settings.weight_decay, eps=self.settings.eps,
-                               amsgrad=False, maximize=False)
+            adam_step(params, grads, exp_avgs, exp_avg_sqs, steps, lr, self.settings)
 
 
 class _ScaledAdam:
@@ -482,49 +505,11 @@ class _ScaledAdam:
         torch._foreach_addcmul_(self.stack.params, self.scratch, self.lr_masks)
 
 
-class _ForeachAdam:
-    """Fallback for a torch without a fused CPU Adam kernel (before 2.4): ``_adam.adam_update``.
-
-    The per-network update of :func:`~deap_nnprune.training.mut_train_pair`
-    itself, on views of the stacked tensors, each with its own step and rate.
-    """
-
-    dirties_pruned_moments = False  # gradients of pruned entries are zeroed first
-
-    def __init__(self, stack: _StackedPairs, grads: list[Tensor], steps: list[Tensor],
-                 rates: list[list[list[float]]], settings: AdamSettings) -> None:
-        self.settings, self.grads, self.keep, self.rates = settings, grads, stack.keep, rates
-        n_pairs = len(stack.nets)
-        self.views = [[x[t][k] for t in range(len(grads)) for k in range(n_pairs)]
-                      for x in (stack.params, grads, stack.exp_avgs, stack.exp_avg_sqs)]
-        self.starts = [s for row in stack.starts for s in row]
-        self.set_rates(0)
-
-    def set_rates(self, segment: int) -> None:
-        self.lrs = [lr for row in self.rates[segment] for lr in row]
-
-    def __call__(self, step: int) -> None:
-        torch._foreach_mul_(self.grads, self.keep)
-        adam_update(*self.views, [s + step + 1 for s in self.starts], self.lrs, self.settings)
-
-
-@functools.lru_cache(maxsize=None)
-def _has_fused_adam(device_type: str) -> bool:
-    """Does this torch have a fused Adam kernel for *device_type* (CPU: torch >= 2.4)?"""
-    try:
-        x = torch.zeros(1, device=device_type)
-        torch._fused_adam_([x], [x.clone()], [x.clone()], [x.clone()], [], [torch.ones((), device=device_type)],
-                           lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
-    except (RuntimeError, NotImplementedError, AttributeError):
-        return False
-    return True
-
-
 def _adam_path(device: torch.device) -> type:
     """The Adam implementation for *device* (see the module docstring)."""
-    if not _has_fused_adam(device.type):
-        return _ForeachAdam
-    return _AdamPerRate if device.type == "cpu" and not _ONE_ADAM_CALL else _ScaledAdam
+    if has_fused_adam(device.type) and (device.type != "cpu" or _ONE_ADAM_CALL):
+        return _ScaledAdam
+    return _AdamPerRate
 
 
 def _batch_indices(orders: Sequence[Sequence[np.ndarray]], offsets: Sequence[int]) -> tuple[np.ndarray, list[int]]:
@@ -564,10 +549,10 @@ def _data_source(datas: Sequence[Tensor], device: torch.device, dtype: torch.dty
 @torch.no_grad()
 def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tuple[float, float]],
                  orders: Sequence[Sequence[np.ndarray]], datas: Sequence[Tensor],
-                 settings: AdamSettings) -> list[int]:
-    """Train same-shaped pairs in lock-step; return the indices it could not train exactly."""
+                 settings: AdamSettings) -> None:
+    """Train same-shaped pairs in lock-step."""
     stack = _StackedPairs(pairs)
-    exact = stack.exact()
+    stack.check_and_clean()
     device, dtype, n_pairs, n_steps = stack.params[0].device, stack.params[0].dtype, len(pairs), len(orders[0])
     grads = [torch.zeros_like(p) for p in stack.params]
     steps = torch.tensor(stack.starts, dtype=torch.float32, device=device)
@@ -597,8 +582,7 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
         else:
             steps.add_(1.0)
         adam(i)
-    stack.write_back([k for k in range(n_pairs) if exact[k]], n_steps, zero_dead_moments=adam.dirties_pruned_moments)
-    return [k for k in range(n_pairs) if not exact[k]]
+    stack.write_back(range(n_pairs), n_steps, zero_dead_moments=adam.dirties_pruned_moments)
 
 
 def _check_pairs(encoders: list, decoders: list, datas: list, rngs: list) -> None:
@@ -661,7 +645,8 @@ def train_pairs(
     """Train pair ``k = (encoders[k], decoders[k])`` on ``datas[k]``, all pairs at once.
 
     The result equals ``mut_train_pair(encoders[k], decoders[k], datas[k],
-    rng=rngs[k], ...)`` for every ``k`` (to float rounding): the same batch
+    rng=rngs[k], ...)`` for every ``k``, bit for bit (that call is this one
+    with a single pair), however the pairs are grouped: the same batch
     order, drawn from ``rngs[k]`` exactly as that call would draw it, each
     half's own ``learning_rate`` (or *lr*), each layer's own Adam step count,
     and the same *weight_decay*, *optimizer_state* and StepLR arguments (see
@@ -686,6 +671,7 @@ def train_pairs(
     """
     encoders, decoders, datas, rngs = list(encoders), list(decoders), list(datas), list(rngs)
     _check_pairs(encoders, decoders, datas, rngs)
+    warn_if_alignment_dependent()
     check_int("epochs", epochs, minimum=0)
     check_int("batch_size", batch_size, minimum=1)
     if steps is not None:
@@ -708,11 +694,6 @@ def train_pairs(
         size = -(-len(group) // n_chunks)
         for start in range(0, len(group), size):
             chunk = group[start:start + size]
-            inexact = _train_chunk([pairs[k] for k in chunk], [lrs[k] for k in chunk],
-                                   [orders[k] for k in chunk], [datas[k] for k in chunk], settings)
-            for k in (chunk[j] for j in inexact):
-                enc, dec = pairs[k]
-                layer_lrs = [lrs[k][0]] * len(enc.layers) + [lrs[k][1]] * len(dec.layers)
-                _run_adam(MaskedAutoencoder(enc, dec), list(enc.layers) + list(dec.layers), layer_lrs,
-                          datas[k], orders[k], settings)
+            _train_chunk([pairs[k] for k in chunk], [lrs[k] for k in chunk],
+                         [orders[k] for k in chunk], [datas[k] for k in chunk], settings)
     return pairs

@@ -5,6 +5,14 @@ mini-batches. The Adam moments are buffers of the network (see
 ``deap_nnprune._adam``), so they belong to the individual: they survive
 across calls, ``toolbox.clone`` and pickling, and an encoder trained with one
 decoder and later with another keeps its own state.
+
+Training engines (``engine=``): ``"stacked"`` (the default) is
+:func:`deap_nnprune.batched.train_pairs` with one pair, so a network trained
+here gets exactly the bits it would get trained together with any others;
+it takes :class:`MaskedAutoencoder` of :class:`MaskedMLP` halves with 0/1
+masks. ``"autograd"`` differentiates any module of masked layers with
+autograd (another layer type, a network the stacked engine refuses); it
+agrees with the stacked engine to float rounding only, so choose one per run.
 """
 
 from __future__ import annotations
@@ -15,43 +23,21 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._adam import OPTIMIZER_STATES, AdamSettings, adam_update
-from ._masking import maskable_entries, masked_layers
+from ._adam import OPTIMIZER_STATES, AdamSettings
+from ._autograd import train_autograd
+from ._batches import batch_order
+from ._masking import masked_layers
 from ._rng import as_generator
-from ._validation import check_float, check_int
-from .devices import module_device
+from ._validation import check_choice, check_float, check_int
+from .batched import train_pairs
 from .evaluation import check_data
 from .network import MaskedAutoencoder, MaskedLinear, MaskedMLP
 
-__all__ = ["mut_train", "mut_train_pair", "mut_learning_rate", "batch_order", "OPTIMIZER_STATES"]
+__all__ = ["mut_train", "mut_train_pair", "mut_learning_rate", "batch_order", "OPTIMIZER_STATES", "ENGINES"]
 
-
-def batch_order(
-    n_rows: int,
-    batch_size: int,
-    epochs: int = 1,
-    steps: Optional[int] = None,
-    rng: Optional[np.random.Generator] = None,
-) -> list[np.ndarray]:
-    """Row indices of each mini-batch: a fresh permutation per epoch.
-
-    With *steps* the permutations continue until exactly that many batches
-    are drawn; otherwise *epochs* full passes (the last batch of a pass may
-    be smaller). Exposed so batched engines draw the same order as
-    :func:`mut_train`.
-
-    >>> [len(b) for b in batch_order(5, 2, rng=np.random.default_rng(0))]
-    [2, 2, 1]
-    >>> sorted(np.concatenate(batch_order(5, 2, rng=np.random.default_rng(0))).tolist())
-    [0, 1, 2, 3, 4]
-    """
-    rng = as_generator(rng)
-    total = steps if steps is not None else epochs * -(-n_rows // batch_size)
-    batches: list[np.ndarray] = []
-    while len(batches) < total:
-        order = rng.permutation(n_rows)
-        batches.extend(order[start:start + batch_size] for start in range(0, n_rows, batch_size))
-    return batches[:total]
+#: ``stacked``: :func:`deap_nnprune.batched.train_pairs` (the default, partition-invariant);
+#: ``autograd``: autograd on any module of masked layers (``deap_nnprune._autograd``).
+ENGINES = ("stacked", "autograd")
 
 
 def _owner_learning_rates(module: nn.Module, layers: Sequence[MaskedLinear], lr: Optional[float]) -> list[float]:
@@ -75,39 +61,12 @@ def _check_common(data: Tensor, width: int, epochs: int, batch_size: int, steps:
         check_int("steps", steps, minimum=0)
 
 
-def _run_adam(
-    forward: nn.Module,
-    layers: Sequence[MaskedLinear],
-    lrs: Sequence[float],
-    data: Tensor,
-    batches: Sequence[np.ndarray],
-    settings: AdamSettings,
-) -> None:
-    """The training loop shared by :func:`mut_train` and :func:`mut_train_pair`."""
-    if not batches:
-        return
-    device = module_device(layers[0])
-    data = data.to(device=device, dtype=layers[0].weight.dtype)
-    entries = [(layer, name, lr) for layer, lr in zip(layers, lrs) for name, _ in maskable_entries(layer)]
-    params = [getattr(layer, name) for layer, name, _ in entries]
-    exp_avgs = [getattr(layer, f"{name}_exp_avg") for layer, name, _ in entries]
-    exp_avg_sqs = [getattr(layer, f"{name}_exp_avg_sq") for layer, name, _ in entries]
-    start_steps = [int(layer.adam_step) for layer in layers]
-    layer_index = {id(layer): i for i, layer in enumerate(layers)}
-    entry_layer = [layer_index[id(layer)] for layer, _, _ in entries]
-    index = torch.from_numpy(np.concatenate(batches)).to(device)
-    bounds = np.cumsum([0] + [len(b) for b in batches])
-    forward.train()
-    for k in range(len(batches)):
-        batch = data[index[bounds[k]:bounds[k + 1]]]
-        loss = (forward(batch) - batch).abs().mean()
-        grads = torch.autograd.grad(loss, params)
-        steps = [start_steps[entry_layer[j]] + k + 1 for j in range(len(entries))]
-        lrs_now = [settings.scheduled_lr(lr, t - 1) for (_, _, lr), t in zip(entries, steps)]
-        adam_update(params, grads, exp_avgs, exp_avg_sqs, steps, lrs_now, settings)
-    with torch.no_grad():
-        for layer, start in zip(layers, start_steps):
-            layer.adam_step.fill_(start + len(batches))
+def _train_stacked(encoder: MaskedMLP, decoder: MaskedMLP, data: Tensor, lr: Optional[float], rng,
+                   settings: AdamSettings, epochs: int, batch_size: int, steps: Optional[int]) -> None:
+    """One pair through the stacked engine (``K = 1``)."""
+    train_pairs([encoder], [decoder], [data], [as_generator(rng)], epochs, batch_size, lr, settings.betas, steps,
+                weight_decay=settings.weight_decay, optimizer_state=settings.optimizer_state,
+                lr_step_size=settings.lr_step_size, lr_gamma=settings.lr_gamma)
 
 
 def mut_train(
@@ -124,6 +83,7 @@ def mut_train(
     optimizer_state: str = "persistent",
     lr_step_size: Optional[int] = None,
     lr_gamma: float = 0.1,
+    engine: str = "stacked",
 ) -> tuple[nn.Module]:
     """Train an autoencoder with Adam and an L1 reconstruction loss, in place.
 
@@ -158,6 +118,10 @@ def mut_train(
         Optional StepLR: the rate is multiplied by *lr_gamma* every
         *lr_step_size* optimiser steps of the individual (the paper's
         canonical run divides by 10 every quarter of the run).
+    engine:
+        ``"stacked"`` (default; a :class:`MaskedAutoencoder` of
+        :class:`MaskedMLP` halves) or ``"autograd"`` (any module of masked
+        layers); see the module docstring.
 
     Returns
     -------
@@ -181,11 +145,21 @@ def mut_train(
             f"maps {width} -> {layers[-1].out_features}"
         )
     _check_common(data, width, epochs, batch_size, steps)
+    check_choice("engine", engine, ENGINES)
     settings = AdamSettings(betas, weight_decay=weight_decay, optimizer_state=optimizer_state,
                             lr_step_size=lr_step_size, lr_gamma=lr_gamma)
+    if engine == "stacked":
+        halves = (getattr(individual, "encoder", None), getattr(individual, "decoder", None))
+        if not isinstance(individual, MaskedAutoencoder) or not all(isinstance(h, MaskedMLP) for h in halves):
+            raise ValueError(
+                f"engine='stacked' trains a MaskedAutoencoder of MaskedMLP halves, not a "
+                f"{type(individual).__name__}; pass engine='autograd' for other modules"
+            )
+        _train_stacked(*halves, data, lr, rng, settings, epochs, batch_size, steps)
+        return (individual,)
     lrs = _owner_learning_rates(individual, layers, lr)
     batches = batch_order(data.shape[0], batch_size, epochs, steps, as_generator(rng))
-    _run_adam(individual, layers, lrs, data, batches, settings)
+    train_autograd(individual, layers, lrs, data, batches, settings)
     return (individual,)
 
 
@@ -204,6 +178,7 @@ def mut_train_pair(
     optimizer_state: str = "persistent",
     lr_step_size: Optional[int] = None,
     lr_gamma: float = 0.1,
+    engine: str = "stacked",
 ) -> tuple[MaskedMLP, MaskedMLP]:
     """Train an encoder and a decoder together, each with its own Adam state.
 
@@ -223,12 +198,16 @@ def mut_train_pair(
             raise TypeError(f"{argument} must be a MaskedMLP, got {type(half).__name__}")
     pair = MaskedAutoencoder(encoder, decoder)  # checks the widths
     _check_common(data, encoder.in_features, epochs, batch_size, steps)
+    check_choice("engine", engine, ENGINES)
     settings = AdamSettings(betas, weight_decay=weight_decay, optimizer_state=optimizer_state,
                             lr_step_size=lr_step_size, lr_gamma=lr_gamma)
+    if engine == "stacked":
+        _train_stacked(encoder, decoder, data, lr, rng, settings, epochs, batch_size, steps)
+        return encoder, decoder
     layers = masked_layers(pair)
     lrs = _owner_learning_rates(pair, layers, lr)
     batches = batch_order(data.shape[0], batch_size, epochs, steps, as_generator(rng))
-    _run_adam(pair, layers, lrs, data, batches, settings)
+    train_autograd(pair, layers, lrs, data, batches, settings)
     return encoder, decoder
 
 

@@ -130,7 +130,7 @@ def main(argv=None) -> None:
         capacity_encoder=dnp.capacity(best.encoder), capacity_decoder=dnp.capacity(best.decoder))])
     per_epoch = seconds / args.epochs if args.epochs else float("nan")
     timings = pd.DataFrame([dict(epochs=args.epochs, seconds=seconds, seconds_per_epoch=per_epoch,
-                                 scoop=support.under_scoop(), device=str(device))])
+                                 executor="scoop" if support.under_scoop() else "serial", device=str(device))])
     support.write_results(args.out, epochs, final, timings, best)
     row = final.iloc[0]
     print(f"test L1 {row.test_l1:.4f}, validation L1 {row.validation_l1:.4f}, capacity {row.capacity:.3f} "

@@ -150,7 +150,8 @@ def main(argv=None) -> None:
         capacity_encoder=dnp.capacity(encoder), capacity_decoder=dnp.capacity(decoder), best_cell=cell)])
     per_epoch = seconds / args.epochs if args.epochs else float("nan")
     timings = pd.DataFrame([dict(epochs=args.epochs, seconds=seconds, seconds_per_epoch=per_epoch,
-                                 update=args.update, engine=args.engine, scoop=support.under_scoop(),
+                                 update=args.update, engine=args.engine,
+                                 executor="scoop" if support.under_scoop() else "serial",
                                  device=str(device))])
     support.write_results(args.out, epochs, final, timings, pair)
     row = final.iloc[0]

@@ -1,4 +1,4 @@
-"""train_pairs and evaluate_pairs: many networks at once, equal to one at a time."""
+"""train_pairs and evaluate_pairs: many networks at once, bit-identical to one at a time."""
 
 import copy
 import math
@@ -9,10 +9,13 @@ import torch
 from torch import nn
 
 import deap_nnprune as dnp
-from deap_nnprune import batched
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from deap_nnprune import _adam, batched
 from deap_nnprune._masking import apply_keep
 from deap_nnprune.batched import evaluate_pairs, train_pairs
-from deap_nnprune.training import _run_adam, mut_train_pair
+from deap_nnprune.training import mut_train_pair
 
 N_DIM = 16
 TOLERANCE = 1e-5
@@ -58,12 +61,21 @@ def max_difference(nets_a, nets_b):
 
 
 def train_both(encoders, decoders, datas, seeds, **kwargs):
-    """train_pairs on the networks, mut_train_pair on deep copies; return both sets."""
+    """train_pairs on the networks, the autograd engine on deep copies; return both sets."""
     enc_ref, dec_ref = copy.deepcopy(encoders), copy.deepcopy(decoders)
     train_pairs(encoders, decoders, datas, [np.random.default_rng(s) for s in seeds], **kwargs)
     for enc, dec, data, seed in zip(enc_ref, dec_ref, datas, seeds):
-        mut_train_pair(enc, dec, data, rng=np.random.default_rng(seed), **kwargs)
+        mut_train_pair(enc, dec, data, rng=np.random.default_rng(seed), engine="autograd", **kwargs)
     return encoders + decoders, enc_ref + dec_ref
+
+
+def same_bytes(nets_a, nets_b):
+    """Every tensor of every network equal bit for bit (weights, masks, moments, step counts)."""
+    for a, b in zip(nets_a, nets_b):
+        for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+            if isinstance(x, torch.Tensor) and not torch.equal(x, y):
+                return False
+    return True
 
 
 @pytest.fixture(params=["adam_per_rate", "one_adam_call", "foreach_fallback"])
@@ -71,7 +83,8 @@ def adam_path(request, monkeypatch):
     """Run a test with each Adam path: the CPU one, the GPU one (one fused call), the old-torch fallback."""
     monkeypatch.setattr(batched, "_ONE_ADAM_CALL", request.param == "one_adam_call")
     if request.param == "foreach_fallback":
-        monkeypatch.setattr(batched, "_has_fused_adam", lambda device_type: False)
+        monkeypatch.setattr(batched, "has_fused_adam", lambda device_type: False)
+        monkeypatch.setattr(_adam, "has_fused_adam", lambda device_type: False)
     return request.param
 
 
@@ -83,7 +96,7 @@ def adam_path(request, monkeypatch):
     {"epochs": 3, "lr_step_size": 7, "lr_gamma": 0.5},
     {"steps": 13, "lr": 3e-3, "batch_size": 4},
 ], ids=["default", "epochs", "weight_decay", "fresh_per_batch", "step_lr", "steps_and_lr"])
-def test_train_pairs_equals_separate_mut_train_pair_runs(adam_path, kwargs):
+def test_train_pairs_agrees_with_the_autograd_engine(adam_path, kwargs):
     encoders, decoders = make_pairs(5)
     data = binary_rows(23)
     warm_up(encoders, decoders, data)
@@ -143,7 +156,7 @@ def test_small_chunks_give_the_same_result(monkeypatch):
     train_pairs(encoders, decoders, [data] * 5, [np.random.default_rng(k) for k in range(5)])
     monkeypatch.setattr(batched, "_CPU_CHUNK_BYTES", 1)
     train_pairs(*twins, [data] * 5, [np.random.default_rng(k) for k in range(5)])
-    assert max_difference(encoders + decoders, twins[0] + twins[1]) < TOLERANCE
+    assert same_bytes(encoders + decoders, twins[0] + twins[1])
 
 
 def test_different_architectures_are_batched_in_groups():
@@ -164,19 +177,84 @@ def test_other_activations_and_no_bias_match_mut_train_pair():
     assert max_difference(batched_nets, reference) < TOLERANCE
 
 
-def test_a_pruned_weight_edited_by_hand_is_trained_like_mut_train_pair(monkeypatch):
+def test_a_pruned_weight_edited_by_hand_is_zeroed_before_training():
     encoders, decoders = make_pairs(2)
+    clean = copy.deepcopy((encoders, decoders))
+    layer = encoders[0].layers[0]
+    dead = layer.weight_mask == 0
     with torch.no_grad():
-        layer = encoders[0].layers[0]
-        layer.weight[layer.weight_mask == 0] = 0.5     # dead entries with a value: not batchable
-    per_network = []
-    monkeypatch.setattr(batched, "_run_adam", lambda *args: per_network.append(args[0]) or _run_adam(*args))
-    batched_nets, reference = train_both(encoders, decoders, [binary_rows(20)] * 2, range(2),
-                                         weight_decay=0.1)
-    assert [pair.encoder for pair in per_network] == [encoders[0]]
-    assert max_difference(batched_nets, reference) < TOLERANCE
+        layer.weight[dead] = 0.5     # invisible to the forward pass (it multiplies by the mask)
+        layer.weight_exp_avg[dead] = 0.1
+    data = binary_rows(20)
+    for e, d in ((encoders, decoders), clean):
+        train_pairs(e, d, [data] * 2, [np.random.default_rng(k) for k in range(2)], weight_decay=0.1)
+    assert torch.all(layer.weight[dead] == 0) and torch.all(layer.weight_exp_avg[dead] == 0)
+    assert same_bytes(encoders + decoders, clean[0] + clean[1])
 
 
+def test_soft_masks_are_refused_with_the_way_out():
+    encoders, decoders = make_pairs(2, prune=False)
+    with torch.no_grad():
+        decoders[1].layers[0].weight_mask[0, 0] = 0.5
+    with pytest.raises(ValueError, match=r"pair 1: layer 2's weight_mask .*engine='autograd'"):
+        train_pairs(encoders, decoders, [binary_rows(10)] * 2, [np.random.default_rng(0)] * 2)
+    enc, dec = mut_train_pair(encoders[1], decoders[1], binary_rows(10), rng=np.random.default_rng(0),
+                              engine="autograd")
+    assert decoders[1].layers[0].weight_mask[0, 0] == 0.5
+
+
+def test_mut_train_pair_is_the_engine_with_one_pair():
+    encoders, decoders = make_pairs(3)
+    data = binary_rows(20)
+    warm_up(encoders, decoders, data)
+    twins = copy.deepcopy((encoders, decoders))
+    train_pairs(encoders, decoders, [data] * 3, [np.random.default_rng(k) for k in range(3)], epochs=2)
+    for k, (enc, dec) in enumerate(zip(*twins)):
+        mut_train_pair(enc, dec, data, epochs=2, rng=np.random.default_rng(k))
+    assert same_bytes(encoders + decoders, twins[0] + twins[1])
+
+
+def test_mut_train_is_the_engine_with_one_pair_and_refuses_other_modules():
+    encoders, decoders = make_pairs(1)
+    data = binary_rows(20)
+    ae = dnp.MaskedAutoencoder(copy.deepcopy(encoders[0]), copy.deepcopy(decoders[0]))
+    dnp.mut_train(ae, data, epochs=2, rng=np.random.default_rng(5))
+    train_pairs(encoders, decoders, [data], [np.random.default_rng(5)], epochs=2)
+    assert same_bytes([ae.encoder, ae.decoder], encoders + decoders)
+    seq = nn.Sequential(dnp.MaskedLinear(N_DIM, 4), nn.ReLU(), dnp.MaskedLinear(4, N_DIM))
+    with pytest.raises(ValueError, match="engine='autograd'"):
+        dnp.mut_train(seq, data, lr=1e-3)
+    before = seq[0].weight.clone()
+    dnp.mut_train(seq, data, lr=1e-3, engine="autograd", rng=np.random.default_rng(0))
+    assert not torch.equal(before, seq[0].weight)
+
+
+ACTIVATION_PAIRS = [(nn.ReLU, nn.Sigmoid), (nn.Tanh, nn.Tanh), (nn.ELU, nn.Softplus)]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=st.lists(st.booleans(), min_size=6, max_size=6), activations=st.sampled_from(ACTIVATION_PAIRS),
+       n_dim=st.sampled_from([13, 16, 37]), steps=st.integers(1, 6), fresh=st.booleans())
+def test_partition_invariance_any_chunks_give_the_same_bytes(cuts, activations, n_dim, steps, fresh):
+    """Seven pairs trained together, or split into any chunks (chunks of one included): the same bytes."""
+    g = np.random.default_rng(n_dim)
+    hidden, out = activations
+    encoders = [dnp.MaskedMLP((n_dim, 9, 3), hidden, hidden, rng=g, learning_rate=float(g.uniform(1e-3, 1e-2)))
+                for _ in range(7)]
+    decoders = [dnp.MaskedMLP((3, 9, n_dim), hidden, out, rng=g, learning_rate=float(g.uniform(1e-3, 1e-2)))
+                for _ in range(7)]
+    for net in encoders[::2] + decoders[1::3]:
+        for layer in net.layers:
+            apply_keep(layer, "weight", torch.from_numpy(g.random(layer.weight.shape) > 0.3))
+    data = binary_rows(17, n_dim=n_dim)
+    kwargs = dict(steps=steps, batch_size=5, optimizer_state="fresh_per_batch" if fresh else "persistent")
+    whole = copy.deepcopy((encoders, decoders))
+    train_pairs(*whole, [data] * 7, [np.random.default_rng(k) for k in range(7)], **kwargs)
+    bounds = [0] + [i + 1 for i, cut in enumerate(cuts) if cut] + [7]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        train_pairs(encoders[a:b], decoders[a:b], [data] * (b - a), [np.random.default_rng(k) for k in range(a, b)],
+                    **kwargs)
+    assert same_bytes(encoders + decoders, whole[0] + whole[1])
 def test_batched_training_is_deterministic():
     runs = []
     for _ in range(2):

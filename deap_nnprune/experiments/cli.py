@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from .executors import EXECUTORS
 from .config import EXPORT_FORMATS, GENERATED_DATA, LOGGERS, ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
 from .config_file import read_config_file
 from .lock import FolderLocked
@@ -102,8 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue the run in --out: keep finished trials, restart others from their checkpoints")
     run.add_argument("--overwrite", action="store_true", help="replace the run files in a non-empty --out")
     run.add_argument("--batch-trials", action="store_true",
-                     help="coevolution: run all trials as one population (faster; results may differ from "
-                          "one-trial-per-task runs in the last float bits)")
+                     help="coevolution: run all trials as one population (faster; the same bytes as "
+                          "one trial per task)")
+    run.add_argument("--executor", choices=EXECUTORS,
+                     help="where trials run: serial, processes (a local pool), scoop (under python -m scoop), "
+                          "dask (a LocalCluster, or --scheduler); auto: scoop under SCOOP, else serial "
+                          "(run.executor). Every executor writes the serial run's bytes")
+    run.add_argument("--workers", type=integer_at_least(0), metavar="N",
+                     help="worker processes for processes/dask (run.workers; 0: one per CPU)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="dask: join this scheduler (tcp://host:8786) instead of starting a local cluster "
+                          "(run.scheduler)")
     run.add_argument("--checkpoint-every", type=integer_at_least(1), metavar="N",
                      help="write each trial's checkpoint every N epochs (run.checkpoint_every)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -162,6 +172,12 @@ def _config_from_args(args):
             run = replace(run, device=args.device)
         if args.batch_trials:
             run = replace(run, batch_trials=True)
+        if args.executor is not None:
+            run = replace(run, executor=args.executor)
+        if args.workers is not None:
+            run = replace(run, workers=args.workers)
+        if args.scheduler is not None:
+            run = replace(run, scheduler=args.scheduler, executor="dask" if args.executor is None else run.executor)
         if args.log:
             run = replace(run, log=tuple(dict.fromkeys((*run.log, *args.log))))
         if args.export:

@@ -27,7 +27,8 @@ from .._validation import check_bool, check_choice, check_float, check_int
 from ..network import ACTIVATIONS
 from ..network import PRESETS as ARCHITECTURES
 from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS
-from ..training import OPTIMIZER_STATES
+from ..training import ENGINES, OPTIMIZER_STATES
+from .executors import EXECUTORS
 
 __all__ = [
     "DataConfig", "NetworkConfig", "TrainingConfig", "PruningConfig", "AlgorithmConfig", "RunConfig",
@@ -296,21 +297,30 @@ class RunConfig:
     """How trials run: how many, their seeds' root, the device and checkpoints.
 
     ``batch_trials`` runs all coevolution trials as disjoint grids of one
-    population (faster, but results can differ from one-trial-per-task runs
-    in the last float bits). ``engine`` is ``auto`` (the batched engine of
-    :mod:`deap_nnprune.batched` when installed), ``batched`` or ``eager``.
+    population (faster; the same bytes as one trial per task). ``engine`` is
+    the training engine: ``stacked`` (:mod:`deap_nnprune.batched`, MLP
+    autoencoders) or ``autograd`` (any masked network, slower; its numbers
+    agree with ``stacked`` to float rounding, not to the bit).
+    ``executor`` says where trials run (``serial``, ``processes``,
+    ``scoop``, ``dask``; ``auto``: SCOOP under ``python -m scoop``, else
+    serial; see :mod:`.executors`), ``workers`` how many processes (0: one
+    per CPU), ``scheduler`` a Dask scheduler to join; none changes a result.
     ``threads`` sets torch's intra-op threads in every process (0: torch's
     default). The default, 1, is the fastest for these small networks on a
-    CPU and keeps SCOOP workers from fighting over cores (2 workers × 2
-    threads on 2 cores ran 20× slower); the thread count also changes the
-    last float bits, so compare runs made with the same value.
+    CPU and keeps workers from fighting over cores (2 workers × 2 threads on
+    2 cores ran 20× slower); it is also what makes results independent of
+    how work is split, since several threads split kernels at places that
+    depend on tensor sizes.
     """
 
     trials: int = 10
     seed: int = 0
     device: str = "cpu"
     batch_trials: bool = False
-    engine: str = "auto"
+    engine: str = "stacked"
+    executor: str = "auto"
+    workers: int = 0
+    scheduler: str = ""
     threads: int = 1
     checkpoint_every: int = 10
     keep_checkpoints: bool = False
@@ -322,7 +332,13 @@ class RunConfig:
         check_int("run.seed", self.seed, minimum=0)
         if not isinstance(self.device, str) or not self.device:
             raise ConfigError(f"run.device must be a device name such as cpu or cuda:0, got {self.device!r}")
-        check_choice("run.engine", self.engine, ("auto", "batched", "eager"))
+        check_choice("run.engine", self.engine, ENGINES)
+        check_choice("run.executor", self.executor, EXECUTORS)
+        check_int("run.workers", self.workers, minimum=0)
+        if not isinstance(self.scheduler, str):
+            raise ConfigError(f"run.scheduler must be an address such as tcp://host:8786, got {self.scheduler!r}")
+        if self.scheduler and self.executor not in ("auto", "dask"):
+            raise ConfigError(f"run.scheduler is for run.executor = dask, not {self.executor!r}")
         check_int("run.threads", self.threads, minimum=0)
         check_int("run.checkpoint_every", self.checkpoint_every, minimum=1)
         check_bool("run.batch_trials", self.batch_trials)
@@ -431,7 +447,7 @@ def to_toml(config: ExperimentConfig) -> str:
 
 
 #: Run settings that change no result: how often checkpoints are written, whether they are kept, exports, logs.
-NO_RESULT_RUN_KEYS = ("checkpoint_every", "keep_checkpoints", "export", "log")
+NO_RESULT_RUN_KEYS = ("checkpoint_every", "keep_checkpoints", "export", "log", "executor", "workers", "scheduler")
 
 
 def identity_of_dict(data: dict) -> dict:

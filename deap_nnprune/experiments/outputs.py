@@ -39,7 +39,7 @@ EPOCH_COLUMNS = ("trial", "epoch", "train_l1", "validation_l1", "capacity", "cap
 FINAL_COLUMNS = ("trial", "seed", "test_l1", "validation_l1", "train_l1", "capacity", "capacity_encoder",
                  "capacity_decoder", "paper_l1", "paper_capacity")
 TIMING_COLUMNS = ("trial", "epochs_run", "resumed_from_epoch", "seconds", "seconds_per_epoch", "device", "engine",
-                  "batched_trials", "scoop")
+                  "batched_trials", "executor")
 TABLES = ("epochs", "final", "timings")
 #: Everything a run writes at the top of its folder (what --overwrite removes).
 OUTPUT_NAMES = ("config.json", *(f"{t}.csv" for t in TABLES), *(f"{t}.parquet" for t in TABLES),

@@ -3,9 +3,9 @@
 :func:`prepare` does all the checking (config, device, output folder, data,
 memory) and writes nothing, so bad input never leaves a trace. :func:`execute`
 then creates the folder, writes ``config.json``, runs the trials through
-``map`` (SCOOP's ``futures.map`` under ``python -m scoop``; one trial per
-task, so serial and SCOOP runs write identical tables) and merges the
-per-trial files.
+an executor (:mod:`.executors`: serial, a process pool, SCOOP or Dask; every
+one writes the serial run's tables byte for byte) and merges the per-trial
+files.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .._optional import require
 from ..devices import resolve_device
 from . import interrupt, tensorboard_log, toolboxes
 from .config import ConfigError, ExperimentConfig, from_dict, identity, resolved, to_dict
+from .executors import default_workers, executor_map, resolve_executor, under_scoop
 from .lock import LOCK_NAME, RunLock, check_unlocked
 from .outputs import OUTPUT_NAMES, merge_trials, trial_finished, write_json
 from .trial import TrialTask, checkpoint_path, read_checkpoint, run_task
@@ -38,15 +39,6 @@ __all__ = ["RunPlan", "RunError", "prepare", "execute", "trial_seeds", "estimate
 
 class RunError(ValueError):
     """A run that cannot start (bad folder, not enough memory, different configuration)."""
-
-
-def under_scoop() -> bool:
-    """Whether this process was started by ``python -m scoop``."""
-    try:
-        import scoop
-    except ImportError:
-        return False
-    return bool(getattr(scoop, "IS_RUNNING", False))
 
 
 def trial_seeds(seed: int, trials: int) -> list[int]:
@@ -205,7 +197,9 @@ def prepare(config: ExperimentConfig, out: Path, resume: bool = False, overwrite
     if resume:
         check_resume(out, config)
     n_dim, data_bytes, _ = _data_shape(config)
-    workers = _scoop_workers() if under_scoop() else 1
+    executor = resolve_executor(config.run.executor)
+    workers = {"serial": 1, "scoop": _scoop_workers() if executor == "scoop" else 1}.get(
+        executor, config.run.workers or default_workers())
     need, have = estimate_memory(config, n_dim, data_bytes, workers), available_memory()
     if have is not None and need > have:
         raise RunError(f"this run needs about {_gib(need)} of memory ({config.algorithm.cells} cells x "
@@ -273,12 +267,12 @@ def _start_folder(plan: RunPlan) -> None:
         (out / name).mkdir(exist_ok=True)
 
 
-def _tasks(plan: RunPlan, scoop: bool) -> list[TrialTask]:
+def _tasks(plan: RunPlan, executor: str) -> list[TrialTask]:
     config, out = plan.config, str(plan.out)
     todo = [k for k in range(config.run.trials) if k not in plan.finished]
     if config.run.batch_trials and todo:
-        return [TrialTask(config, tuple(range(config.run.trials)), tuple(plan.seeds), out, plan.engine, scoop)]
-    return [TrialTask(config, (k,), (plan.seeds[k],), out, plan.engine, scoop) for k in todo]
+        return [TrialTask(config, tuple(range(config.run.trials)), tuple(plan.seeds), out, plan.engine, executor)]
+    return [TrialTask(config, (k,), (plan.seeds[k],), out, plan.engine, executor) for k in todo]
 
 
 def _resumed_epochs(plan: RunPlan, tasks: list[TrialTask]) -> int:
@@ -303,23 +297,22 @@ def execute(plan: RunPlan, quiet: bool = False) -> dict:
 
 def _execute(plan: RunPlan, quiet: bool) -> dict:
     _start_folder(plan)
-    scoop = under_scoop()
-    tasks = _tasks(plan, scoop)
     config = plan.config
+    executor = resolve_executor(config.run.executor)
+    tasks = _tasks(plan, executor)
     total = config.run.trials * config.algorithm.epochs
     bar = tqdm(total=total, desc=config.name, unit="epoch", disable=True if quiet else None, dynamic_ncols=True)
     if not bar.disable:
         bar.update(_resumed_epochs(plan, tasks))
     try:
-        if scoop:
-            from scoop import futures
-
-            for summary in futures.map(run_task, tasks):
-                bar.update((summary["epochs"] - summary["start_gen"]) * len(summary["trials"]))
-        else:
+        if executor == "serial":
             with interrupt.stop_on_signals():
                 for _ in map(functools.partial(run_task, bar=bar), tasks):
                     pass
+        else:
+            with executor_map(executor, config.run.workers, config.run.scheduler or None) as run_all:
+                for summary in run_all(run_task, tasks):
+                    bar.update((summary["epochs"] - summary["start_gen"]) * len(summary["trials"]))
     finally:
         bar.close()
     frames = merge_trials(plan.out, range(config.run.trials))

@@ -19,6 +19,7 @@ from deap import base, creator
 
 from .. import datasets, schedules
 from ..algorithms.topology import Topology, make_topology
+from ..batched import evaluate_pairs, train_pairs
 from ..evaluation import evaluate_l1, evaluate_pair
 from ..network import ACTIVATIONS, MaskedAutoencoder, MaskedMLP
 from ..pruning import mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random, mut_prune_variance
@@ -26,7 +27,7 @@ from ..training import mut_learning_rate, mut_train, mut_train_pair
 from .config import DataConfig, ExperimentConfig
 
 __all__ = ["load_data", "coevolution_toolbox", "canonical_toolbox", "initial_cells", "initial_autoencoder", "make_half",
-           "topology", "breeding_population", "lr_step_size", "batched_engine", "resolve_engine", "parameter_count"]
+           "topology", "breeding_population", "lr_step_size", "resolve_engine", "parameter_count"]
 
 # Created once at import, as a DEAP script does; workers that unpickle a task import this module too.
 if not hasattr(creator, "FitnessMin"):
@@ -54,27 +55,9 @@ def load_data(config: DataConfig) -> datasets.DataSplits:
     return datasets.load(Path(config.source), split=config.split, seed=config.seed, key=config.key)
 
 
-def batched_engine():
-    """:mod:`deap_nnprune.batched` when it offers ``evaluate_pairs`` and ``train_pairs``, else ``None``."""
-    try:
-        from .. import batched
-    except ImportError:
-        return None
-    if hasattr(batched, "evaluate_pairs") and hasattr(batched, "train_pairs"):
-        return batched
-    return None
-
-
 def resolve_engine(config: ExperimentConfig) -> str:
-    """``batched`` or ``eager``: what ``run.engine`` means on this installation."""
-    if config.algorithm.name != "coevolution":
-        return "eager"
-    wanted = config.run.engine
-    if wanted == "batched" and batched_engine() is None:
-        raise ValueError("run.engine=batched, but deap_nnprune.batched (evaluate_pairs, train_pairs) is not available")
-    if wanted == "auto":
-        return "batched" if batched_engine() is not None else "eager"
-    return wanted
+    """The training engine a run uses (``run.engine``: ``stacked`` or ``autograd``)."""
+    return config.run.engine
 
 
 def lr_step_size(config: ExperimentConfig, n_train: int) -> Optional[int]:
@@ -118,11 +101,10 @@ def coevolution_toolbox(config: ExperimentConfig, n_train: int, engine: str) -> 
     toolbox.register("clone", copy.deepcopy)
     toolbox.register("evaluate_pair", evaluate_pair)
     training = _training_parameters(config, n_train)
-    toolbox.register("train_pair", mut_train_pair, **training)
-    if engine == "batched":
-        batched = batched_engine()
-        toolbox.register("evaluate_pairs", batched.evaluate_pairs)
-        toolbox.register("train_pairs", batched.train_pairs, lr=None, steps=None, **training)
+    toolbox.register("train_pair", mut_train_pair, engine=engine, **training)
+    if engine == "stacked":
+        toolbox.register("evaluate_pairs", evaluate_pairs)
+        toolbox.register("train_pairs", train_pairs, lr=None, steps=None, **training)
     _register_pruning(toolbox, config, data=None)
     if config.training.lr_mutation_sigma > 0:
         toolbox.register("mutate_lr", mut_learning_rate, sigma=config.training.lr_mutation_sigma)
@@ -134,7 +116,8 @@ def canonical_toolbox(config: ExperimentConfig, data: datasets.DataSplits) -> ba
     toolbox = base.Toolbox()
     toolbox.register("map", map)
     toolbox.register("clone", copy.deepcopy)
-    toolbox.register("train", mut_train, data=data.train, **_training_parameters(config, data.train.shape[0]))
+    toolbox.register("train", mut_train, data=data.train, engine=config.run.engine,
+                     **_training_parameters(config, data.train.shape[0]))
     toolbox.register("evaluate", evaluate_l1, data=data.validation)
     _register_pruning(toolbox, config, data=data.train)
     if config.training.lr_mutation_sigma > 0:

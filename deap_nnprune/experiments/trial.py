@@ -5,7 +5,7 @@ trials' global indices and seeds, and the run folder. :func:`run_task`
 builds the data, toolbox and individuals itself, resumes from the trial's
 checkpoint when there is one, runs the algorithm, and writes the trial's
 files (``trials/trial-K/…``, ``models/trial-K.pt``). The same function runs
-serially and under SCOOP, so both give byte-identical tables.
+under every executor (:mod:`.executors`), so all give byte-identical tables.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class TrialTask:
     seeds: tuple[int, ...]
     out: str
     engine: str
-    under_scoop: bool = False
+    executor: str = "serial"
 
 
 def checkpoint_path(out: Path, trials: tuple[int, ...]) -> Path:
@@ -85,7 +85,7 @@ def run_task(task: TrialTask, bar=None) -> dict:
         timings = pd.DataFrame([dict(
             trial=trial, epochs_run=epochs_run, resumed_from_epoch=start_gen, seconds=seconds,
             seconds_per_epoch=seconds / epochs_run if epochs_run else float("nan"), device=str(device),
-            engine=task.engine, batched_trials=len(task.trials) > 1, scoop=task.under_scoop)])
+            engine=task.engine, batched_trials=len(task.trials) > 1, executor=task.executor)])
         if "tensorboard" in config.run.log:
             tensorboard_log.write_epochs(out / "tensorboard" / f"trial-{trial}", epochs)
         write_trial(out, trial, epochs, final, timings, model, config.run.export)
