@@ -9,14 +9,16 @@ from ._reproducible import request_strict_blas
 
 request_strict_blas()  # before torch's first product; see deap_nnprune._reproducible
 
-from . import algorithms, datasets, export, schedules
+from . import algorithms, datasets, export, registry, schedules
+from ._masking import apply_keep, maskable_entries, masked_layers
 from .capacity import capacity, count_alive, paper_capacity, record_pruned
 from .compaction import CompactAutoencoder, compact
 from .crossover import cx_masked_uniform
 from .devices import resolve_device
 from .evaluation import NonFiniteOutputWarning, evaluate_l1, evaluate_l1_capacity, evaluate_pair
 from .network import DEFAULT_LEARNING_RATE, PRESETS, ArchitecturePreset, MaskedAutoencoder, MaskedLinear, MaskedMLP
-from .pruning import mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random, mut_prune_variance, validate_amount
+from .pruning import (Decision, at_floor, keep_all_but, mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random,
+                      mut_prune_variance, neurons_alive, prune_by, prune_candidates, validate_amount)
 from .schedules import Scheduled
 from .training import batch_order, mut_learning_rate, mut_train, mut_train_pair
 
@@ -27,6 +29,16 @@ __all__ = [
     "datasets",
     "export",
     "schedules",
+    "registry",
+    "apply_keep",
+    "maskable_entries",
+    "masked_layers",
+    "prune_by",
+    "prune_candidates",
+    "neurons_alive",
+    "keep_all_but",
+    "at_floor",
+    "Decision",
     "capacity",
     "count_alive",
     "paper_capacity",

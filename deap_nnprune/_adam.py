@@ -67,10 +67,19 @@ class AdamSettings:
         return self.optimizer_state == "fresh_per_batch"
 
     def scheduled_lr(self, lr: float, step: int) -> float:
-        """StepLR: ``lr * gamma ** (step // lr_step_size)`` (step counted before the update)."""
-        if self.lr_step_size is None:
-            return lr
-        return lr * self.lr_gamma ** (step // self.lr_step_size)
+        """StepLR (:func:`step_lr`) with these settings."""
+        return step_lr(lr, step, self.lr_step_size, self.lr_gamma)
+
+
+def step_lr(lr: float, step: int, step_size: Optional[int], gamma: float) -> float:
+    """StepLR, the one formula: ``lr * gamma ** (step // step_size)``, *step* counted before the update.
+
+    >>> step_lr(1.0, 7, 5, 0.1), step_lr(1.0, 7, None, 0.1)
+    (0.1, 1.0)
+    """
+    if step_size is None:
+        return lr
+    return lr * gamma ** (step // step_size)
 
 
 @functools.lru_cache(maxsize=None)

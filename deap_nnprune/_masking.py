@@ -15,11 +15,16 @@ from torch import Tensor, nn
 
 from .network import MaskedLinear
 
-__all__: list[str] = []
+__all__ = ["masked_layers", "maskable_entries", "apply_keep"]
 
 
 def masked_layers(module: nn.Module) -> list[MaskedLinear]:
-    """All :class:`MaskedLinear` layers of *module*, in forward order; found by type."""
+    """All :class:`MaskedLinear` layers of *module*, in forward order; found by type.
+
+    >>> from deap_nnprune import MaskedMLP
+    >>> len(masked_layers(MaskedMLP((4, 3, 2))))
+    2
+    """
     if not isinstance(module, nn.Module):
         raise TypeError(f"expected a torch.nn.Module with MaskedLinear layers, got {type(module).__name__}")
     layers = [m for m in module.modules() if isinstance(m, MaskedLinear)]
@@ -29,7 +34,12 @@ def masked_layers(module: nn.Module) -> list[MaskedLinear]:
 
 
 def maskable_entries(layer: MaskedLinear) -> Iterator[tuple[str, Tensor]]:
-    """``("weight", tensor)`` and, if present, ``("bias", tensor)``."""
+    """``("weight", tensor)`` and, if present, ``("bias", tensor)``.
+
+    >>> from deap_nnprune import MaskedLinear
+    >>> [name for name, _ in maskable_entries(MaskedLinear(2, 2, bias=False))]
+    ['weight']
+    """
     yield "weight", layer.weight
     if layer.bias is not None:
         yield "bias", layer.bias
@@ -46,7 +56,15 @@ def apply_keep(layer: MaskedLinear, name: str, keep: Tensor) -> None:
     ``torch.nn.utils.prune`` followed by ``prune.remove`` does: the
     parameter is zeroed once where *keep* is false, and nothing else changes
     (not the mask, not the optimiser's moments), so a later prune does not
-    zero again what training regrew.
+    zero again what training regrew. Operators call it through
+    :func:`~deap_nnprune.prune_by`, which adds the floor, the guard and the
+    counter; call it directly only to prune by hand.
+
+    >>> from deap_nnprune import MaskedLinear
+    >>> layer = MaskedLinear(2, 1, bias=False)
+    >>> apply_keep(layer, "weight", torch.tensor([[True, False]]))
+    >>> layer.weight_mask.tolist()
+    [[1.0, 0.0]]
     """
     keep = keep.to(device=layer.weight.device)
     if not layer.persistent_masks:

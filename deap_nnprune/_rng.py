@@ -27,6 +27,20 @@ def as_generator(rng: Optional[np.random.Generator], argument: str = "rng") -> n
     return rng
 
 
+def seed_of(sequence: np.random.SeedSequence) -> int:
+    """A 63-bit integer seed drawn from *sequence* (the one rule for turning entropy into a seed)."""
+    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def spawn_seeds(seed: int, n: int) -> list[int]:
+    """Seeds of *n* independent runs spawned from *seed*; run k's does not depend on *n*.
+
+    >>> spawn_seeds(0, 3)[:2] == spawn_seeds(0, 2)
+    True
+    """
+    return [seed_of(s) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
 def derive_rng(seed: Optional[int], *key: int) -> np.random.Generator:
     """A generator that depends only on *seed* and the integers in *key*.
 

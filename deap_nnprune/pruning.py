@@ -52,9 +52,10 @@ individual below the floor by at most what that call removes.
 
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Integral, Real
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -69,6 +70,12 @@ from .evaluation import check_data
 from .network import MaskedLinear
 
 __all__ = [
+    "prune_by",
+    "prune_candidates",
+    "neurons_alive",
+    "keep_all_but",
+    "at_floor",
+    "Decision",
     "validate_amount",
     "mut_prune_random",
     "mut_prune_magnitude",
@@ -76,7 +83,7 @@ __all__ = [
     "mut_prune_conjunctive",
 ]
 
-# A decision: for one layer, a boolean "keep" array per entry name (True = may live).
+#: A decision: for one layer, a boolean "keep" array per entry name (True = may live).
 Decision = dict[str, np.ndarray]
 
 
@@ -119,27 +126,47 @@ def _alive(layer: MaskedLinear, name: str) -> np.ndarray:
     return layer.alive(name).cpu().numpy()
 
 
-def _candidates(layer: MaskedLinear, name: str) -> np.ndarray:
-    """Entries an ``amount`` is counted over and drawn from.
+def prune_candidates(layer: MaskedLinear, name: str) -> np.ndarray:
+    """Flat indices of the entries of ``layer.<name>`` an ``amount`` is counted over and drawn from.
 
     With persistent masks: the alive entries. In the regrowth compatibility
     mode: every entry, as ``torch.nn.utils.prune`` does with the fresh
     all-ones mask of each call (already-zero entries may be drawn again).
+
+    >>> from deap_nnprune import MaskedLinear
+    >>> prune_candidates(MaskedLinear(2, 2), "bias").tolist()
+    [0, 1]
     """
     if layer.persistent_masks:
         return np.flatnonzero(_alive(layer, name))
     return np.arange(getattr(layer, name).numel())
 
 
-def _neurons_alive(layer: MaskedLinear, decision: Optional[Decision] = None) -> np.ndarray:
-    """Boolean per output unit: any alive incoming weight or bias (after *decision*, if given)."""
+def neurons_alive(layer: MaskedLinear, decision: Optional[Decision] = None) -> np.ndarray:
+    """Boolean per output unit: any alive incoming weight or bias (after *decision*, if given).
+
+    >>> from deap_nnprune import MaskedLinear
+    >>> neurons_alive(MaskedLinear(3, 2)).tolist()
+    [True, True]
+    """
     alive = np.zeros(layer.out_features, dtype=bool)
     for name, _ in maskable_entries(layer):
         entries = _alive(layer, name)
-        if decision is not None:
+        if decision is not None and name in decision:
             entries = entries & decision[name]
         alive |= entries.reshape(layer.out_features, -1).any(axis=1)
     return alive
+
+
+def keep_all_but(shape: tuple[int, ...], flat_indices: np.ndarray) -> np.ndarray:
+    """A keep array of *shape*: True everywhere except at *flat_indices*.
+
+    >>> keep_all_but((2, 2), np.array([1])).tolist()
+    [[True, False], [True, True]]
+    """
+    keep = np.ones(int(np.prod(shape)), dtype=bool)
+    keep[flat_indices] = False
+    return keep.reshape(shape)
 
 
 def _strength(layer: MaskedLinear) -> np.ndarray:
@@ -153,8 +180,8 @@ def _strength(layer: MaskedLinear) -> np.ndarray:
 
 def _guard(layer: MaskedLinear, decision: Decision, min_alive: int) -> Decision:
     """Spare the strongest doomed neurons until ``min(min_alive, alive before)`` stay alive."""
-    before = _neurons_alive(layer)
-    after = _neurons_alive(layer, decision)
+    before = neurons_alive(layer)
+    after = neurons_alive(layer, decision)
     short = min(min_alive, int(before.sum())) - int(after.sum())
     if short > 0:
         doomed = np.flatnonzero(before & ~after)
@@ -164,28 +191,84 @@ def _guard(layer: MaskedLinear, decision: Decision, min_alive: int) -> Decision:
     return decision
 
 
-def _apply(individual: nn.Module, decisions: list[tuple[MaskedLinear, Decision]], min_alive: int) -> None:
-    for layer, decision in decisions:
-        decision = _guard(layer, decision, min_alive)
-        for name, keep in decision.items():
-            apply_keep(layer, name, torch.from_numpy(keep))
-    record_pruned(individual)
+def at_floor(individual: nn.Module, min_capacity: float) -> bool:
+    """True when *individual* is at or below the ``min_capacity`` floor (a 0 floor is never reached).
 
-
-def _check_min_alive(min_alive: int) -> int:
-    return check_int("min_alive", min_alive, minimum=0)
-
-
-def _at_floor(individual: nn.Module, min_capacity: float) -> bool:
-    """True when *individual* is already at or below the ``min_capacity`` floor (a 0 floor is never reached)."""
+    >>> from deap_nnprune import MaskedMLP
+    >>> at_floor(MaskedMLP((4, 2)), 0.0), at_floor(MaskedMLP((4, 2)), 1.0)
+    (False, True)
+    """
     min_capacity = check_float("min_capacity", min_capacity, low=0.0, high=1.0)
     return min_capacity > 0.0 and capacity(individual) <= min_capacity
 
 
-def _kill_listed(shape: tuple[int, ...], flat_indices: np.ndarray) -> np.ndarray:
-    keep = np.ones(int(np.prod(shape)), dtype=bool)
-    keep[flat_indices] = False
-    return keep.reshape(shape)
+def _checked(layer: MaskedLinear, index: int, decision, decide) -> Decision:
+    """*decide*'s answer for one layer as boolean arrays of the entries' shapes; refuse anything else."""
+    where = f"{getattr(decide, '__name__', type(decide).__name__)} for layer {index}"
+    if not isinstance(decision, dict):
+        raise TypeError(f"{where} must return a dict {{entry name: keep}}, got {type(decision).__name__}")
+    entries = dict(maskable_entries(layer))
+    checked: Decision = {}
+    for name, keep in decision.items():
+        if name not in entries:
+            raise ValueError(f"{where} names entry {name!r}; the layer has {sorted(entries)}")
+        keep = keep.detach().cpu().numpy() if isinstance(keep, Tensor) else np.asarray(keep)
+        if keep.dtype != bool or keep.shape != tuple(entries[name].shape):
+            raise ValueError(f"{where}: keep[{name!r}] must be a boolean array of shape "
+                             f"{tuple(entries[name].shape)}, got {keep.dtype} {keep.shape}")
+        checked[name] = keep.copy()
+    return checked
+
+
+def prune_by(
+    individual: nn.Module,
+    decide: Callable[[MaskedLinear, np.random.Generator], Decision],
+    *,
+    min_alive: int = 1,
+    min_capacity: float = 0.0,
+    rng: Optional[np.random.Generator] = None,
+) -> tuple[nn.Module]:
+    """Prune *individual* with a rule that only decides: the seam every pruning operator uses.
+
+    ``decide(layer, rng)`` is called for every :class:`MaskedLinear` of
+    *individual*, in forward order, with one generator, and returns
+    ``{entry name: keep}`` (``"weight"``, ``"bias"``; a boolean array or
+    tensor of the entry's shape, False = dies; a missing name keeps the
+    whole entry). Nothing changes until every layer is decided, so a bad
+    answer leaves the individual untouched. Then ``prune_by`` applies the
+    module docstring's rules — the floor (``min_capacity``), the guard
+    (``min_alive``), persistent masks or the regrowth compatibility mode —
+    through the one masking routine (:func:`~deap_nnprune.apply_keep`), and
+    records :func:`~deap_nnprune.paper_capacity`'s counter. Like
+    ``torch.nn.utils.prune.BasePruningMethod.compute_mask``, a rule does not
+    apply anything itself; an operator written with it works wherever ours
+    do (toolboxes, both algorithms, every executor).
+
+    Returns ``(individual,)``, changed in place.
+
+    >>> from deap_nnprune import MaskedMLP, capacity
+    >>> def first_row(layer, rng):           # kill neuron 0 of every layer
+    ...     keep = np.ones(tuple(layer.weight.shape), dtype=bool)
+    ...     keep[0] = False
+    ...     return {"weight": keep}
+    >>> net = MaskedMLP((4, 3))
+    >>> _ = prune_by(net, first_row)
+    >>> net.layers[0].weight_mask[0].tolist(), capacity(net) == 11 / 15   # 4 of 12 weights, no bias
+    ([0.0, 0.0, 0.0, 0.0], True)
+    """
+    min_alive = check_int("min_alive", min_alive, minimum=0)
+    if not callable(decide):
+        raise TypeError(f"decide must be a function (layer, rng) -> {{entry name: keep}}, got {type(decide).__name__}")
+    if at_floor(individual, min_capacity):
+        return (individual,)
+    rng = as_generator(rng)
+    layers = masked_layers(individual)
+    decisions = [(layer, _checked(layer, i, decide(layer, rng), decide)) for i, layer in enumerate(layers)]
+    for layer, decision in decisions:
+        for name, keep in _guard(layer, decision, min_alive).items():
+            apply_keep(layer, name, torch.from_numpy(keep))
+    record_pruned(individual)
+    return (individual,)
 
 
 def mut_prune_random(
@@ -235,22 +318,20 @@ def mut_prune_random(
     >>> capacity(net)   # at the floor already: nothing pruned
     0.5
     """
-    min_alive = _check_min_alive(min_alive)
     _check_amount(amount)
-    if _at_floor(individual, min_capacity):
-        return (individual,)
-    rng = as_generator(rng)
-    decisions = []
-    for layer in masked_layers(individual):
-        decision: Decision = {}
-        for name, tensor in maskable_entries(layer):
-            candidates = _candidates(layer, name)
-            k = validate_amount(amount, candidates.size)
-            chosen = rng.choice(candidates, size=k, replace=False) if k else candidates[:0]
-            decision[name] = _kill_listed(tuple(tensor.shape), chosen)
-        decisions.append((layer, decision))
-    _apply(individual, decisions, min_alive)
-    return (individual,)
+    return prune_by(individual, functools.partial(decide_random, amount=amount), min_alive=min_alive,
+                    min_capacity=min_capacity, rng=rng)
+
+
+def decide_random(layer: MaskedLinear, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
+    """:func:`mut_prune_random`'s rule for one layer: *amount* of each entry's candidates, uniformly."""
+    decision: Decision = {}
+    for name, tensor in maskable_entries(layer):
+        candidates = prune_candidates(layer, name)
+        k = validate_amount(amount, candidates.size)
+        chosen = rng.choice(candidates, size=k, replace=False) if k else candidates[:0]
+        decision[name] = keep_all_but(tuple(tensor.shape), chosen)
+    return decision
 
 
 def mut_prune_magnitude(
@@ -279,22 +360,21 @@ def mut_prune_magnitude(
     >>> net.layers[0].weight_mask.tolist()
     [[1.0, 0.0, 1.0, 0.0]]
     """
-    min_alive = _check_min_alive(min_alive)
     _check_amount(amount)
-    if _at_floor(individual, min_capacity):
-        return (individual,)
-    decisions = []
-    for layer in masked_layers(individual):
-        decision: Decision = {}
-        for name, tensor in maskable_entries(layer):
-            candidates = _candidates(layer, name)
-            k = validate_amount(amount, candidates.size)
-            magnitude = np.abs(tensor.detach().cpu().double().numpy().reshape(-1)[candidates])
-            chosen = candidates[np.argsort(magnitude, kind="stable")[:k]]
-            decision[name] = _kill_listed(tuple(tensor.shape), chosen)
-        decisions.append((layer, decision))
-    _apply(individual, decisions, min_alive)
-    return (individual,)
+    return prune_by(individual, functools.partial(decide_magnitude, amount=amount), min_alive=min_alive,
+                    min_capacity=min_capacity, rng=rng)
+
+
+def decide_magnitude(layer: MaskedLinear, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
+    """:func:`mut_prune_magnitude`'s rule for one layer: the smallest ``|value|`` candidates (rng unused)."""
+    decision: Decision = {}
+    for name, tensor in maskable_entries(layer):
+        candidates = prune_candidates(layer, name)
+        k = validate_amount(amount, candidates.size)
+        magnitude = np.abs(tensor.detach().cpu().double().numpy().reshape(-1)[candidates])
+        chosen = candidates[np.argsort(magnitude, kind="stable")[:k]]
+        decision[name] = keep_all_but(tuple(tensor.shape), chosen)
+    return decision
 
 
 def _min_max(values: np.ndarray) -> Optional[np.ndarray]:
@@ -350,23 +430,28 @@ def mut_prune_variance(
     >>> capacity(ae) < 1.0
     True
     """
-    min_alive = _check_min_alive(min_alive)
+    check_int("min_alive", min_alive, minimum=0)
     check_data(data, _input_width(individual))
-    if _at_floor(individual, min_capacity):
+    if at_floor(individual, min_capacity):  # before the pass over the data
         return (individual,)
-    rng = as_generator(rng)
-    decisions = []
-    for layer, moments in _moments_by_layer(individual, data, batch_size):
-        normalised = _min_max(moments.std().cpu().numpy())
-        survive = np.ones(layer.out_features) if normalised is None else 1.0 - normalised
-        decision: Decision = {}
-        for name, tensor in maskable_entries(layer):
-            draws = rng.random(tuple(tensor.shape))
-            probability = survive.reshape((-1,) + (1,) * (tensor.dim() - 1))
-            decision[name] = draws < probability
-        decisions.append((layer, decision))
-    _apply(individual, decisions, min_alive)
-    return (individual,)
+    survive = {id(layer): _survival(moments) for layer, moments in _moments_by_layer(individual, data, batch_size)}
+    return prune_by(individual, functools.partial(decide_by_survival, survive=survive), min_alive=min_alive,
+                    min_capacity=min_capacity, rng=rng)
+
+
+def _survival(moments) -> np.ndarray:
+    normalised = _min_max(moments.std().cpu().numpy())
+    return np.ones(len(moments.std())) if normalised is None else 1.0 - normalised
+
+
+def decide_by_survival(layer: MaskedLinear, rng: np.random.Generator, survive: dict[int, np.ndarray]) -> Decision:
+    """:func:`mut_prune_variance`'s rule: each entry of neuron *j* lives with probability ``survive[id(layer)][j]``."""
+    decision: Decision = {}
+    for name, tensor in maskable_entries(layer):
+        draws = rng.random(tuple(tensor.shape))
+        probability = survive[id(layer)].reshape((-1,) + (1,) * (tensor.dim() - 1))
+        decision[name] = draws < probability
+    return decision
 
 
 def _lexicase_survivors(outputs: np.ndarray, candidates: np.ndarray, threshold: float) -> np.ndarray:
@@ -436,24 +521,28 @@ def mut_prune_conjunctive(
     >>> net.layers[0].bias_mask.tolist()
     [1.0, 0.0, 1.0]
     """
-    min_alive = _check_min_alive(min_alive)
+    check_int("min_alive", min_alive, minimum=0)
     threshold = check_float("threshold", threshold, low=0.0, high=1.0)
     n_cases = check_int("n_cases", n_cases, minimum=1)
     check_data(data, _input_width(individual))
-    if _at_floor(individual, min_capacity):
+    if at_floor(individual, min_capacity):  # before drawing the cases
         return (individual,)
     rng = as_generator(rng)
     rows = rng.choice(data.shape[0], size=min(n_cases, data.shape[0]), replace=False)
     cases = data[torch.from_numpy(rows).to(data.device)]
-    decisions = []
+    doomed = {}
     for layer, outputs in _outputs_by_layer(individual, cases):
-        candidates = _neurons_alive(layer) if layer.persistent_masks else np.ones(layer.out_features, dtype=bool)
-        doomed = _lexicase_survivors(outputs.cpu().numpy(), candidates, threshold)
-        decision: Decision = {}
-        for name, tensor in maskable_entries(layer):
-            keep = np.ones(tuple(tensor.shape), dtype=bool)
-            keep[doomed] = False  # whole rows: the first axis is the output neuron
-            decision[name] = keep
-        decisions.append((layer, decision))
-    _apply(individual, decisions, min_alive)
-    return (individual,)
+        candidates = neurons_alive(layer) if layer.persistent_masks else np.ones(layer.out_features, dtype=bool)
+        doomed[id(layer)] = _lexicase_survivors(outputs.cpu().numpy(), candidates, threshold)
+    return prune_by(individual, functools.partial(decide_neurons, doomed=doomed), min_alive=min_alive,
+                    min_capacity=min_capacity, rng=rng)
+
+
+def decide_neurons(layer: MaskedLinear, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:
+    """:func:`mut_prune_conjunctive`'s rule: the neurons ``doomed[id(layer)]`` lose whole rows (rng unused)."""
+    decision: Decision = {}
+    for name, tensor in maskable_entries(layer):
+        keep = np.ones(tuple(tensor.shape), dtype=bool)
+        keep[doomed[id(layer)]] = False  # whole rows: the first axis is the output neuron
+        decision[name] = keep
+    return decision

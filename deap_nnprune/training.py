@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
-import torch
 from torch import Tensor, nn
 
 from ._adam import OPTIMIZER_STATES, AdamSettings

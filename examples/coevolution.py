@@ -81,10 +81,10 @@ def parse_args(argv=None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
         topology = dnp.algorithms.make_topology(args.topology, args.cells, args.radius)
     except ValueError as error:
         parser.error(f"arguments --cells/--radius/--topology: {error}")
-    hood = min(len(h) for h in topology.neighbourhoods)
-    if args.tournament_size > hood:
-        parser.error(f"argument --tournament-size: {args.tournament_size} is larger than the neighbourhood "
-                     f"({hood} cells)")
+    try:
+        dnp.algorithms.check_tournament_size(args.tournament_size, min(len(h) for h in topology.neighbourhoods))
+    except ValueError as error:
+        parser.error(f"argument --tournament-size: {error}")
     if args.engine == "auto":
         args.engine = "map" if support.under_scoop() else "batched"
     return parser, args

@@ -20,9 +20,8 @@ from deap_nnprune import schedules
 from deap_nnprune.atomic import atomic_open
 from deap_nnprune.experiments.cli import integer_at_least as integer
 
-PRUNERS = ("none", "random", "variance", "conjunctive", "magnitude")
-#: The paper's base pruning probabilities (SPEC §4); magnitude, beyond the paper, like random.
-BASE_PROBABILITY = {"random": 0.5, "conjunctive": 0.5, "variance": 0.1, "magnitude": 0.5}
+#: The operators the scripts offer: the package's registry (deap_nnprune.registry), plus "none".
+PRUNERS = ("none", *dnp.registry.operators())
 
 
 # -- processes ----------------------------------------------------------------
@@ -151,17 +150,13 @@ def register_pruning(toolbox: base.Toolbox, args: argparse.Namespace, data=None,
     """
     if args.prune == "none":
         return
-    if args.prune == "random":
-        toolbox.register("prune", dnp.mut_prune_random, amount=args.amount)
-    elif args.prune == "magnitude":
-        toolbox.register("prune", dnp.mut_prune_magnitude, amount=args.amount)
+    spec = dnp.registry.operators()[args.prune]
+    parameters = {"amount": args.amount} if "amount" in spec.parameters else {}
+    if spec.needs_data and data is not None:
+        toolbox.register("prune", on_split, operator=spec.function, data=data, split="train", **parameters)
     else:
-        operator = {"variance": dnp.mut_prune_variance, "conjunctive": dnp.mut_prune_conjunctive}[args.prune]
-        if data is None:
-            toolbox.register("prune", operator)
-        else:
-            toolbox.register("prune", on_split, operator=operator, data=data, split="train")
-    p = args.p if args.p is not None else (1.0 if args.schedule == "prune_after" else BASE_PROBABILITY[args.prune])
+        toolbox.register("prune", spec.function, **parameters)
+    p = args.p if args.p is not None else (1.0 if args.schedule == "prune_after" else spec.base_probability)
     extra = {"n": n} if args.schedule == "population" else {}
     toolbox.register("prune_probability", schedules.SCHEDULES[args.schedule], p=p, **extra)
 

@@ -15,7 +15,6 @@ import torch
 from deap import base, creator, tools
 
 import deap_nnprune as dnp
-from deap_nnprune._masking import apply_keep
 
 creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
 creator.create("AE", dnp.MaskedAutoencoder, fitness=creator.FitnessMin)
@@ -29,15 +28,15 @@ def prune_smallest_weights(layer, fraction):
     if n_kill == 0:
         return
     threshold = magnitudes.kthvalue(n_kill).values
-    apply_keep(layer, "weight", ~alive | (layer.weight.detach().abs() > threshold))
+    dnp.apply_keep(layer, "weight", ~alive | (layer.weight.detach().abs() > threshold))
 
 
 def prune_neurons(layer, neurons):
     """Kill whole neurons: every incoming weight and the bias of each one."""
     keep = torch.ones(layer.out_features, dtype=torch.bool)
     keep[list(neurons)] = False
-    apply_keep(layer, "weight", keep.unsqueeze(1).expand_as(layer.weight))
-    apply_keep(layer, "bias", keep)
+    dnp.apply_keep(layer, "weight", keep.unsqueeze(1).expand_as(layer.weight))
+    dnp.apply_keep(layer, "bias", keep)
 
 
 def n_parameters(module):

@@ -2,7 +2,7 @@
 
 from .canonical import ea_one_plus_lambda
 from .checkpoint import CheckpointError
-from .coevolution import SOLUTION_CONCEPTS, UPDATES, ea_spatial_coevolution, solution_scores, tournament
+from .coevolution import SOLUTION_CONCEPTS, UPDATES, check_tournament_size, ea_spatial_coevolution, solution_scores, tournament
 from .topology import TOPOLOGIES, Topology, make_topology, ring, torus
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "torus",
     "solution_scores",
     "tournament",
+    "check_tournament_size",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from deap import tools
 
@@ -11,7 +11,7 @@ from .._validation import check_int
 from ..capacity import capacity
 from ..devices import DeviceLike, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import (check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
+from .loop import (call_hook, check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
                    require_aliases, saved_seed, unbound_parameter)
 
 __all__ = ["ea_one_plus_lambda"]
@@ -61,6 +61,8 @@ def ea_one_plus_lambda(
     resume: Optional[str] = None,
     progress: bool = False,
     device: DeviceLike = None,
+    on_generation: Optional[Callable[[int, dict], Optional[dict]]] = None,
+    stop_when: Optional[Callable[[int], bool]] = None,
 ) -> tuple[list, tools.Logbook]:
     """(1+λ)-style evolution of one autoencoder, the paper's canonical training.
 
@@ -91,6 +93,14 @@ def ea_one_plus_lambda(
     offspring (the parent at generation 0), and the parent's ``fitness``
     values, ``capacity`` and learning rate ``lr``. Returns ``(population, logbook)``, the final parent
     first in *population*.
+
+    Hooks: ``on_generation(gen, {"parent": ..., "offspring": [...]})`` is
+    called after every generation (and at generation 0, with no offspring)
+    before its logbook row is written; the fields of the dict it returns
+    are added to that row. ``stop_when(gen)`` is asked after every
+    generation; when it returns true the loop saves a checkpoint (if
+    *checkpoint* is set) and returns early, with the logbook ending at
+    ``gen``: resume from the checkpoint to go on.
     """
     lambda_ = check_int("lambda_", lambda_, minimum=1)
     ngen = check_int("ngen", ngen, minimum=0)
@@ -122,6 +132,7 @@ def ea_one_plus_lambda(
         if halloffame is not None:
             halloffame.update([parent])
         record = stats.compile([parent]) if stats else {}
+        record.update(call_hook(on_generation, 0, dict(parent=parent, offspring=[])))
         logbook.record(gen=0, nevals=1, **record, fitness=parent.fitness.values, capacity=capacity(parent),
                        lr=parent.learning_rate)
         start = 0
@@ -139,12 +150,16 @@ def ea_one_plus_lambda(
         parent = tools.selBest(pool, 1)[0]
         population = [parent] + [ind for ind in pool if ind is not parent]
         record = stats.compile(offspring) if stats else {}
+        record.update(call_hook(on_generation, gen, dict(parent=parent, offspring=offspring)))
         logbook.record(gen=gen, nevals=len(offspring), **record, fitness=parent.fitness.values,
                        capacity=capacity(parent), lr=parent.learning_rate)
         if verbose:
             print(logbook.stream)
-        if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen):
+        stop = stop_when is not None and bool(stop_when(gen))
+        if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen or stop):
             save_checkpoint(checkpoint, "ea_one_plus_lambda", config, dict(
                 parent=parent, population=population, logbook=logbook, gen=gen,
                 halloffame=list(halloffame) if halloffame is not None else None))
+        if stop:
+            break
     return population, logbook

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import copy
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from deap import tools
 
-from .._rng import derive_rng
+from .._rng import derive_rng, spawn_seeds
 from .._validation import check_bool, check_choice, check_int
 from ..capacity import capacity, paper_capacity
 from ..datasets import DataSplits
 from ..devices import DeviceLike, resolve_device
 from ..network import MaskedAutoencoder
 from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import (check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
+from .loop import (call_hook, check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
                    require_aliases, saved_seed, unbound_parameter)
 from .topology import TOPOLOGIES, Topology, make_topology
 
 __all__ = ["ea_spatial_coevolution", "SOLUTION_CONCEPTS", "UPDATES", "PAIR_SELECTIONS", "LR_OWNERS", "solution_scores",
+           "check_tournament_size",
            "tournament"]
 
 SOLUTION_CONCEPTS = ("best", "worst", "mean")
@@ -46,6 +47,23 @@ def solution_scores(scores: np.ndarray, concept: str) -> tuple[np.ndarray, np.nd
     """
     reduce = {"best": np.min, "worst": np.max, "mean": np.mean}[check_choice("solution_concept", concept, SOLUTION_CONCEPTS)]
     return reduce(scores, axis=1), reduce(scores, axis=0)
+
+
+def check_tournament_size(size: int, neighbourhood: int, replacement: bool = False,
+                          argument: str = "tournament_size") -> int:
+    """The one rule for a tournament's size: at least 1, and (drawing without replacement) at most the neighbourhood.
+
+    >>> check_tournament_size(2, 3)
+    2
+    >>> check_tournament_size(4, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: tournament_size=4 is larger than the neighbourhood (3 cells)
+    """
+    size = check_int(argument, size, minimum=1)
+    if size > neighbourhood and not replacement:
+        raise ValueError(f"{argument}={size} is larger than the neighbourhood ({neighbourhood} cells)")
+    return size
 
 
 def tournament(scores: np.ndarray, size: int, rng: np.random.Generator, replace: bool = False) -> int:
@@ -174,11 +192,15 @@ class _Coevolution:
         return nevals
 
     # -- reporting ----------------------------------------------------------
+    def state(self) -> dict:
+        """What an ``on_generation`` hook sees."""
+        return dict(encoders=self.encoders, decoders=self.decoders, trials=self.topology.trials)
+
     def best_cell(self, trial: int) -> int:
         cells = self.topology.trial_cells(trial)
         return min(cells, key=lambda c: self.encoders[c].fitness.values[0])
 
-    def record(self, logbook, gen, nevals, stats, halloffame) -> None:
+    def record(self, logbook, gen, nevals, stats, halloffame, extra: dict) -> None:
         for trial in range(self.topology.trials):
             cells = self.topology.trial_cells(trial)
             best = self.best_cell(trial)
@@ -188,7 +210,7 @@ class _Coevolution:
                         for c in cells}
             record = stats.compile([self.encoders[c] for c in cells]) if stats else {}
             logbook.record(
-                gen=gen, trial=trial, nevals=nevals[trial], **record,
+                gen=gen, trial=trial, nevals=nevals[trial], **record, **extra,
                 best_cell=best, best_train=train_l1[best], best_validation=encoder.fitness.values[0],
                 paper_l1=float(np.mean(list(train_l1.values()))),
                 paper_capacity=float(np.mean([
@@ -213,7 +235,7 @@ def _seeds(seed: Union[int, Sequence[int], None], trials: int) -> list[int]:
     base = check_int("seed", seed, minimum=0)
     if trials == 1:
         return [base]
-    return [int(s.generate_state(1, np.uint64)[0] >> np.uint64(1)) for s in np.random.SeedSequence(base).spawn(trials)]
+    return spawn_seeds(base, trials)
 
 
 def ea_spatial_coevolution(
@@ -242,6 +264,8 @@ def ea_spatial_coevolution(
     pair_selection: str = "independent",
     tournament_replacement: bool = False,
     lr_owner: str = "individual",
+    on_generation: Optional[Callable[[int, dict], Optional[dict]]] = None,
+    stop_when: Optional[Callable[[int], bool]] = None,
 ) -> tuple[list, list, tools.Logbook]:
     """Spatial cooperative coevolution of encoders and decoders.
 
@@ -295,6 +319,14 @@ def ea_spatial_coevolution(
     With *device* (``"cpu"``, ``"cuda"``, ``"cuda:N"``; checked up front)
     the networks and data are moved there before the first generation.
 
+    Hooks: ``on_generation(gen, {"encoders": [...], "decoders": [...],
+    "trials": T})`` is called after every generation (and at generation 0)
+    before its logbook rows are written; the fields of the dict it returns
+    are added to every trial's row. ``stop_when(gen)`` is asked after every
+    generation; when it returns true the loop saves a checkpoint (if
+    *checkpoint* is set) and returns early, the logbook ending at ``gen``:
+    resume from the checkpoint to go on.
+
     Returns ``(encoders, decoders, logbook)``.
     """
     ngen = check_int("ngen", ngen, minimum=0)
@@ -318,8 +350,7 @@ def ea_spatial_coevolution(
         raise ValueError(f"topology has {topology.n_cells} cells but there are {len(encoders)} encoders")
     hood = min(len(h) for h in topology.neighbourhoods)
     tournament_size = check_int("tournament_size", tournament_size, minimum=1)
-    if tournament_size > hood and not tournament_replacement:
-        raise ValueError(f"tournament_size={tournament_size} is larger than the neighbourhood ({hood} cells)")
+    check_tournament_size(tournament_size, hood, tournament_replacement)
     if isinstance(data, (list, tuple)):
         if len(data) != len(encoders):
             raise ValueError(f"data lists {len(data)} data sets for {len(encoders)} cells; give one or one per cell")
@@ -360,18 +391,22 @@ def ea_spatial_coevolution(
     else:
         for cell in range(len(encoders)):
             run.assess(cell)
-        run.record(logbook, 0, [topology.cells_per_trial] * topology.trials, stats, halloffame)
+        run.record(logbook, 0, [topology.cells_per_trial] * topology.trials, stats, halloffame,
+                   call_hook(on_generation, 0, run.state()))
         start = 0
         if verbose:
             print(logbook.stream)
 
     for gen in generation_range(start, ngen, progress, "coevolution"):
         nevals = run.step(gen)
-        run.record(logbook, gen, nevals, stats, halloffame)
+        run.record(logbook, gen, nevals, stats, halloffame, call_hook(on_generation, gen, run.state()))
         if verbose:
             print(logbook.stream)
-        if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen):
+        stop = stop_when is not None and bool(stop_when(gen))
+        if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen or stop):
             save_checkpoint(checkpoint, "ea_spatial_coevolution", config, dict(
                 encoders=run.encoders, decoders=run.decoders, logbook=logbook, gen=gen,
                 halloffame=list(halloffame) if halloffame is not None else None))
+        if stop:
+            break
     return run.encoders, run.decoders, logbook

@@ -10,6 +10,8 @@ import numpy as np
 from deap import tools
 from tqdm.auto import tqdm
 
+from .._rng import seed_of
+
 __all__: list[str] = []
 
 
@@ -29,7 +31,7 @@ def require_aliases(toolbox, names: Iterable[str]) -> None:
 
 def new_seed() -> int:
     """A fresh random seed (for runs started without one); recorded so the run can be repeated."""
-    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return seed_of(np.random.SeedSequence())
 
 
 def generation_range(start: int, ngen: int, progress: bool, description: str) -> Iterable[int]:
@@ -79,3 +81,16 @@ def refuse_scheduled_prune(toolbox) -> None:
             "toolbox.prune is a Scheduled operator; for the algorithms register the operator as 'prune' "
             "and the schedule as 'prune_probability' (Scheduled is for hand-written loops)"
         )
+
+
+def call_hook(hook: Optional[Callable[..., Optional[dict]]], *args) -> dict:
+    """The extra logbook fields an ``on_generation`` hook returns (none when there is no hook)."""
+    if hook is None:
+        return {}
+    fields = hook(*args)
+    if fields is None:
+        return {}
+    if not isinstance(fields, dict):
+        raise TypeError(f"on_generation must return a dict of extra logbook fields or None, "
+                        f"got {type(fields).__name__}")
+    return fields

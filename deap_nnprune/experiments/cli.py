@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .executors import EXECUTORS
-from .config import EXPORT_FORMATS, GENERATED_DATA, LOGGERS, ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
+from .config import EXPORT_FORMATS, LOGGERS, dataset_names, ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
 from .config_file import read_config_file
 from .lock import FolderLocked
 from .presets import PRESETS, get_preset
@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="torch device: cpu, cuda, cuda:N (run.device)")
     run.add_argument("--data", metavar="FILE|binary_clustering|digits|mnist1d",
                      help="data: the paper's generator, scikit-learn's digits, MNIST-1D, or a .npy/.npz/.csv file")
+    run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                     help="import MODULE, whose OPERATORS / DATASETS (deap_nnprune.registry specs) the config may "
+                          "then name (run.plugins; repeatable)")
     run.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/PRESET)")
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --out: keep finished trials, restart others from their checkpoints")
@@ -161,6 +164,12 @@ def _show(args, argv) -> int:
 def _config_from_args(args):
     """The preset (or config file) with ``--set`` and flag overrides; the description lists what was changed."""
     preset = _base_config(args.preset, args.config, "run")
+    if args.plugin:  # before --set, which may name what the plugins declare
+        try:
+            preset = replace(preset, run=replace(preset.run, plugins=tuple(dict.fromkeys((*preset.run.plugins,
+                                                                                           *args.plugin)))))
+        except ConfigError as error:
+            raise CLIError(str(error)) from None
     config = apply_overrides(preset, args.set)
     run, algorithm, data = config.run, config.algorithm, config.data
     try:
@@ -187,9 +196,10 @@ def _config_from_args(args):
         if args.epochs is not None:
             algorithm = replace(algorithm, epochs=args.epochs)
         if args.data is not None:
-            source = args.data if args.data in GENERATED_DATA else str(Path(args.data).absolute())
-            if source not in GENERATED_DATA and not Path(source).is_file():
-                raise CLIError(f"--data {args.data}: no such file (or use {', '.join(GENERATED_DATA)})")
+            named = dataset_names(run.plugins)
+            source = args.data if args.data in named else str(Path(args.data).absolute())
+            if source not in named and not Path(source).is_file():
+                raise CLIError(f"--data {args.data}: no such file (or use {', '.join(named)})")
             data = replace(data, source=source)
         config = replace(config, run=run, algorithm=algorithm, data=data)
     except (TypeError, ConfigError) as error:

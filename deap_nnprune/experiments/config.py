@@ -17,29 +17,29 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .. import schedules
+from .. import registry, schedules
 from .._validation import check_bool, check_choice, check_float, check_int
 from ..network import ACTIVATIONS
 from ..network import PRESETS as ARCHITECTURES
-from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS
+from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS, check_tournament_size
 from ..training import ENGINES, OPTIMIZER_STATES
+from ..registry import PluginError
 from .executors import EXECUTORS
 
 __all__ = [
     "DataConfig", "NetworkConfig", "TrainingConfig", "PruningConfig", "AlgorithmConfig", "RunConfig",
     "ExperimentConfig", "ConfigError", "apply_overrides", "valid_keys", "to_dict", "from_dict", "to_json",
-    "to_toml", "identity", "resolved", "BASE_PROBABILITY", "OPERATORS",
+    "to_toml", "identity", "resolved", "base_probability", "operator_names", "dataset_names",
 ]
 
-OPERATORS = ("none", "random", "magnitude", "variance", "conjunctive")
-#: The paper's base pruning probabilities (SPEC §4); magnitude (beyond the paper) like random.
-BASE_PROBABILITY = {"random": 0.5, "conjunctive": 0.5, "magnitude": 0.5, "variance": 0.1}
-GENERATED_DATA = ("binary_clustering", "digits", "mnist1d")
+#: Data files ``data.source`` may name (by suffix) besides the registered data sets.
+DATA_FILE_SUFFIXES = (".npy", ".npz", ".csv")
 #: Formats ``run.export`` can write beside each trial's ``models/trial-K.pt``.
 EXPORT_FORMATS = ("onnx",)
 #: Experiment loggers ``run.log`` can write beside the tables.
@@ -91,9 +91,6 @@ class DataConfig:
         if self.source == "binary_clustering" and self.n_samples % self.n_clusters:
             raise ConfigError(f"data.n_samples must be a multiple of data.n_clusters ({self.n_clusters}) so every "
                               f"centre is used equally often, got {self.n_samples}")
-        if self.source not in GENERATED_DATA and Path(self.source).suffix.lower() not in (".npy", ".npz", ".csv"):
-            raise ConfigError(f"data.source must be binary_clustering, digits, mnist1d or a .npy/.npz/.csv file, "
-                              f"got {self.source!r}")
 
 
 def _check_widths(key: str, widths: Any) -> None:
@@ -219,7 +216,8 @@ class PruningConfig:
     min_capacity: float = 0.0
 
     def __post_init__(self) -> None:
-        check_choice("pruning.operator", self.operator, OPERATORS)
+        if not isinstance(self.operator, str) or not self.operator:
+            raise ConfigError(f"pruning.operator must be an operator name, got {self.operator!r}")
         check_choice("pruning.schedule", self.schedule, tuple(schedules.SCHEDULES))
         if self.p is not None:
             check_float("pruning.p", self.p, low=0.0, high=1.0)
@@ -228,16 +226,6 @@ class PruningConfig:
         check_int("pruning.n_cases", self.n_cases, minimum=1)
         check_int("pruning.min_alive", self.min_alive, minimum=0)
         check_float("pruning.min_capacity", self.min_capacity, low=0.0, high=1.0)
-
-    @property
-    def base_probability(self) -> float:
-        """``p``, or the paper's value for this operator and schedule when ``p`` is None."""
-        if self.p is not None:
-            return self.p
-        if self.schedule == "prune_after":
-            return 1.0
-        return BASE_PROBABILITY.get(self.operator, 0.5)
-
 
 @dataclass(frozen=True)
 class AlgorithmConfig:
@@ -318,6 +306,7 @@ class RunConfig:
     device: str = "cpu"
     batch_trials: bool = False
     engine: str = "stacked"
+    plugins: tuple[str, ...] = ()
     executor: str = "auto"
     workers: int = 0
     scheduler: str = ""
@@ -333,6 +322,8 @@ class RunConfig:
         if not isinstance(self.device, str) or not self.device:
             raise ConfigError(f"run.device must be a device name such as cpu or cuda:0, got {self.device!r}")
         check_choice("run.engine", self.engine, ENGINES)
+        if not isinstance(self.plugins, tuple) or not all(isinstance(m, str) and m for m in self.plugins):
+            raise ConfigError(f"run.plugins must be a list of module names, got {self.plugins!r}")
         check_choice("run.executor", self.executor, EXECUTORS)
         check_int("run.workers", self.workers, minimum=0)
         if not isinstance(self.scheduler, str):
@@ -364,6 +355,16 @@ class ExperimentConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
+        try:
+            names = operator_names(self.run.plugins)
+            data_names = dataset_names(self.run.plugins)
+        except PluginError as error:
+            raise ConfigError(f"run.plugins: {error}") from None
+        check_choice("pruning.operator", self.pruning.operator, ("none", *names))
+        source = self.data.source
+        if source not in data_names and Path(source).suffix.lower() not in DATA_FILE_SUFFIXES:
+            raise ConfigError(f"data.source must be one of {', '.join(data_names)} or a "
+                              f"{'/'.join(DATA_FILE_SUFFIXES)} file, got {source!r}")
         algorithm = self.algorithm
         if self.training.lr_decay_every and algorithm.name != "canonical":
             raise ConfigError("training.lr_decay_every > 0 is only supported with algorithm.name=canonical")
@@ -381,9 +382,11 @@ def _check_grid(algorithm: AlgorithmConfig) -> None:
         raise ConfigError(f"algorithm: {error} (algorithm.cells={algorithm.cells}, "
                           f"algorithm.radius={algorithm.radius})") from None
     hood = min(len(h) for h in topology.neighbourhoods)
-    if algorithm.tournament_size > hood and not algorithm.tournament_replacement:
-        raise ConfigError(f"algorithm.tournament_size={algorithm.tournament_size} is larger than the "
-                          f"neighbourhood ({hood} cells)")
+    try:
+        check_tournament_size(algorithm.tournament_size, hood, algorithm.tournament_replacement,
+                              argument="algorithm.tournament_size")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 # -- dictionaries, JSON, TOML ---------------------------------------------------
@@ -468,10 +471,37 @@ def identity(config: ExperimentConfig) -> dict:
     return identity_of_dict(to_dict(config))
 
 
+def operator_names(plugins: Sequence[str] = ()) -> tuple[str, ...]:
+    """Pruning operators a config may name (besides ``none``): the registry's, with *plugins*."""
+    return tuple(registry.operators(plugins))
+
+
+def dataset_names(plugins: Sequence[str] = ()) -> tuple[str, ...]:
+    """Data sets ``data.source`` may name (besides files): the registry's, with *plugins*."""
+    return tuple(registry.datasets(plugins))
+
+
+def base_probability(config: ExperimentConfig) -> float:
+    """``pruning.p``, or the operator's base probability (1.0 with ``prune_after``) when it is unset.
+
+    >>> from deap_nnprune.experiments.presets import get_preset
+    >>> base_probability(get_preset("paper-coevolution-variance-population"))
+    0.1
+    """
+    p = config.pruning
+    if p.p is not None:
+        return p.p
+    if p.schedule == "prune_after":
+        return 1.0
+    if p.operator == "none":
+        return 0.5  # never used: nothing is pruned
+    return registry.operators(config.run.plugins)[p.operator].base_probability
+
+
 def resolved(config: ExperimentConfig) -> ExperimentConfig:
     """*config* with the defaults that depend on other fields made explicit (``pruning.p``)."""
     if config.pruning.p is None:
-        config = replace(config, pruning=replace(config.pruning, p=config.pruning.base_probability))
+        config = replace(config, pruning=replace(config.pruning, p=base_probability(config)))
     return config
 
 
@@ -491,7 +521,7 @@ _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 def _parse(key: str, kind: Any, text: str) -> Any:
     """Convert *text* to the type *kind* of the field *key*."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin is typing.Union and type(None) in args:
+    if origin in (typing.Union, types.UnionType) and type(None) in args:  # Optional[X] and X | None
         if text.strip().lower() in ("none", "null", ""):
             return None
         return _parse(key, next(a for a in args if a is not type(None)), text)

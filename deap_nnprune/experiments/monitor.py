@@ -1,90 +1,60 @@
-"""Per-generation hooks passed to the algorithms as ``stats``: progress, Ctrl-C, extra columns.
+"""The runner's per-generation hooks: progress, extra columns, and a clean stop on Ctrl-C.
 
-The algorithms call ``stats.compile(...)`` once per generation (and per
-trial), after the generation's step and before its checkpoint. A monitor
-counts those calls to know the generation, moves the progress bar, and, once
-Ctrl-C was pressed, raises ``KeyboardInterrupt`` at the first generation
-that follows one whose checkpoint is on disk. The fields a monitor returns
-go into the logbook, and so into checkpoints.
+The algorithms call ``on_generation(gen, state)`` after every generation and
+add the fields it returns to the logbook; they ask ``stop_when(gen)`` after
+it and, when it says so, save a checkpoint and return early. The runner
+passes the methods of these objects.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from deap import tools
-
+from .._adam import step_lr
 from ..capacity import capacity, paper_capacity
 from ..evaluation import evaluate_l1
 from . import interrupt
 
-__all__ = ["CoevolutionMonitor", "CanonicalMonitor"]
+__all__ = ["CoevolutionMonitor", "CanonicalMonitor", "stop_requested"]
 
 
-class _Monitor:
-    fields: tuple[str, ...] = ()
-
-    def __init__(self, calls_per_generation: int, resumed_gen: Optional[int], checkpoint_every: int, bar) -> None:
-        self.per_gen = calls_per_generation
-        self.first_gen = 0 if resumed_gen is None else resumed_gen + 1
-        self.saved_gen = 0 if resumed_gen is None else resumed_gen  # last generation safe on disk
-        self.every, self.bar, self.calls = checkpoint_every, bar, 0
-
-    def tick(self, best: float) -> None:
-        gen = self.first_gen + self.calls // self.per_gen
-        first_of_generation = self.calls % self.per_gen == 0
-        self.calls += 1
-        if gen < 1:
-            return
-        if first_of_generation:
-            previous = gen - 1
-            if previous >= 1 and previous % self.every == 0:
-                self.saved_gen = previous
-            if interrupt.requested() and self.saved_gen == previous:
-                raise KeyboardInterrupt
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(best_l1=f"{best:.4f}", refresh=False)
+def stop_requested(gen: int) -> bool:
+    """``stop_when`` for the algorithms: true once Ctrl-C (or SIGTERM) was received."""
+    return interrupt.requested()
 
 
-class CoevolutionMonitor(_Monitor):
-    """``stats`` for coevolution: called once per trial and generation with the trial's encoders."""
+class CoevolutionMonitor:
+    """Moves the progress bar by one epoch per trial and generation."""
 
-    def __init__(self, trials: int, resumed_gen: Optional[int], checkpoint_every: int, bar) -> None:
-        super().__init__(trials, resumed_gen, checkpoint_every, bar)
+    def __init__(self, trials: int, bar) -> None:
+        self.trials, self.bar = trials, bar
 
-    def compile(self, encoders) -> dict:
-        self.tick(min(e.fitness.values[0] for e in encoders))
+    def on_generation(self, gen: int, state: dict) -> dict:
+        if gen and self.bar is not None:
+            self.bar.update(self.trials)
+            self.bar.set_postfix(best_l1=f"{min(e.fitness.values[0] for e in state['encoders']):.4f}",
+                                 refresh=False)
         return {}
 
 
-class CanonicalMonitor(_Monitor):
-    """``stats`` for the (1+λ) loop: records the kept parent's train L1, capacities and learning rate.
-
-    It makes the loop's own choice, ``selBest(offspring [+ parent], 1)``, so
-    the columns describe the parent the loop keeps.
-    """
+class CanonicalMonitor:
+    """Records the kept parent's train L1, capacities, effective learning rate and the paper's counter."""
 
     fields = ("train_l1", "capacity_encoder", "capacity_decoder", "lr_effective", "paper_capacity")
 
-    def __init__(self, data, elitist: bool, step_size: Optional[int], gamma: float, resumed_gen: Optional[int],
-                 checkpoint_every: int, bar, parent=None) -> None:
-        super().__init__(1, resumed_gen, checkpoint_every, bar)
-        self.data, self.elitist, self.step_size, self.gamma = data, elitist, step_size, gamma
-        self.parent = parent
+    def __init__(self, data, step_size: Optional[int], gamma: float, bar) -> None:
+        self.data, self.step_size, self.gamma, self.bar = data, step_size, gamma, bar
 
     def effective_lr(self, individual) -> float:
         """The rate of the individual's last Adam step, StepLR applied."""
-        lr = float(individual.learning_rate)
-        if self.step_size is None:
-            return lr
         steps = int(individual.encoder.layers[0].adam_step)
-        return lr * self.gamma ** (max(steps - 1, 0) // self.step_size)
+        return step_lr(float(individual.learning_rate), max(steps - 1, 0), self.step_size, self.gamma)
 
-    def compile(self, offspring) -> dict:
-        pool = list(offspring) + ([self.parent] if self.elitist and self.parent is not None else [])
-        self.parent = parent = tools.selBest(pool, 1)[0]
-        self.tick(parent.fitness.values[0])
+    def on_generation(self, gen: int, state: dict) -> dict:
+        parent = state["parent"]
+        if gen and self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(best_l1=f"{parent.fitness.values[0]:.4f}", refresh=False)
         return dict(train_l1=evaluate_l1(parent, self.data.train)[0], capacity_encoder=capacity(parent.encoder),
                     capacity_decoder=capacity(parent.decoder), lr_effective=self.effective_lr(parent),
                     paper_capacity=paper_capacity(parent))

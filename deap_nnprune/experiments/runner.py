@@ -25,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._optional import require
+from .._rng import spawn_seeds
 from ..devices import resolve_device
 from . import interrupt, tensorboard_log, toolboxes
 from .config import ConfigError, ExperimentConfig, from_dict, identity, resolved, to_dict
@@ -47,7 +48,7 @@ def trial_seeds(seed: int, trials: int) -> list[int]:
     >>> trial_seeds(0, 3)[:2] == trial_seeds(0, 2)
     True
     """
-    return [int(s.generate_state(1, np.uint64)[0] >> np.uint64(1)) for s in np.random.SeedSequence(seed).spawn(trials)]
+    return spawn_seeds(seed, trials)
 
 
 @dataclass
@@ -173,7 +174,7 @@ def _data_shape(config: ExperimentConfig) -> tuple[int, int, Optional[object]]:
     """``(n_dim, bytes, data)``: generated data is measured without building it, other data is loaded."""
     if config.data.source == "binary_clustering":
         return config.data.n_dim, 3 * config.data.n_samples * config.data.n_dim * 4, None
-    data = toolboxes.load_data(config.data)
+    data = toolboxes.load_data(config.data, config.run.plugins)
     rows = data.train.shape[0] + data.validation.shape[0] + data.test.shape[0]
     return data.n_dim, rows * data.n_dim * 4, data
 
@@ -205,7 +206,7 @@ def prepare(config: ExperimentConfig, out: Path, resume: bool = False, overwrite
         raise RunError(f"this run needs about {_gib(need)} of memory ({config.algorithm.cells} cells x "
                        f"{toolboxes.parameter_count(config, n_dim)} parameters per network, {n_dim} dims) but only "
                        f"{_gib(have)} is available; lower algorithm.cells, data.n_dim or the trials batched together")
-    toolboxes.load_data(config.data)  # generate (and cache) the data before creating anything
+    toolboxes.load_data(config.data, config.run.plugins)  # generate (and cache) the data before creating anything
     finished = [k for k in range(config.run.trials) if resume and trial_finished(out, k)]
     if resume:  # a damaged checkpoint is refused now, before any work
         for k in range(config.run.trials):

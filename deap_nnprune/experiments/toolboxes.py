@@ -15,43 +15,36 @@ from typing import Optional
 
 import numpy as np
 import torch
-from deap import base, creator
+from deap import base
 
-from .. import datasets, schedules
+from .. import datasets, registry, schedules
 from ..algorithms.topology import Topology, make_topology
 from ..batched import evaluate_pairs, train_pairs
 from ..evaluation import evaluate_l1, evaluate_pair
-from ..network import ACTIVATIONS, MaskedAutoencoder, MaskedMLP
-from ..pruning import mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random, mut_prune_variance
+from ..network import ACTIVATIONS, MaskedMLP
 from ..training import mut_learning_rate, mut_train, mut_train_pair
-from .config import DataConfig, ExperimentConfig
+from .config import DataConfig, ExperimentConfig, base_probability
+from .individuals import Autoencoder, Decoder, Encoder
 
 __all__ = ["load_data", "coevolution_toolbox", "canonical_toolbox", "initial_cells", "initial_autoencoder", "make_half",
            "topology", "breeding_population", "lr_step_size", "resolve_engine", "parameter_count"]
-
-# Created once at import, as a DEAP script does; workers that unpickle a task import this module too.
-if not hasattr(creator, "FitnessMin"):
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "AE"):
-    creator.create("AE", MaskedAutoencoder, fitness=creator.FitnessMin)
-if not hasattr(creator, "Encoder"):
-    creator.create("Encoder", MaskedMLP, fitness=creator.FitnessMin)
-if not hasattr(creator, "Decoder"):
-    creator.create("Decoder", MaskedMLP, fitness=creator.FitnessMin)
 
 _INIT = 0x1417  # keeps the initialisation stream apart from the algorithms' (seed, gen, cell) streams
 
 
 @functools.lru_cache(maxsize=4)
-def load_data(config: DataConfig) -> datasets.DataSplits:
-    """The train/validation/test splits a data config describes (cached per process)."""
-    if config.source == "binary_clustering":
-        return datasets.binary_clustering(n_samples=config.n_samples, n_dim=config.n_dim,
-                                          n_clusters=config.n_clusters, noise=config.noise, seed=config.seed)
-    if config.source == "digits":
-        return datasets.digits(split=config.split, seed=config.seed)
-    if config.source == "mnist1d":
-        return datasets.mnist1d(split=config.split, seed=config.seed)
+def load_data(config: DataConfig, plugins: tuple[str, ...] = ()) -> datasets.DataSplits:
+    """The train/validation/test splits a data config describes (cached per process).
+
+    A registered data set (:func:`deap_nnprune.registry.datasets`, with the
+    run's *plugins*) by name, else a file.
+    """
+    table = registry.datasets(plugins)
+    if config.source in table:
+        splits = table[config.source].load(config)
+        if not isinstance(splits, datasets.DataSplits):
+            raise TypeError(f"data set {config.source!r} returned a {type(splits).__name__}, not a DataSplits")
+        return splits
     return datasets.load(Path(config.source), split=config.split, seed=config.seed, key=config.key)
 
 
@@ -80,18 +73,13 @@ def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: Opt
     p = config.pruning
     if p.operator == "none":
         return
-    bound = {} if data is None else {"data": data}
-    floor = dict(min_alive=p.min_alive, min_capacity=p.min_capacity)
-    if p.operator == "random":
-        toolbox.register("prune", mut_prune_random, amount=p.amount, **floor)
-    elif p.operator == "magnitude":
-        toolbox.register("prune", mut_prune_magnitude, amount=p.amount, **floor)
-    elif p.operator == "variance":
-        toolbox.register("prune", mut_prune_variance, **floor, **bound)
-    else:
-        toolbox.register("prune", mut_prune_conjunctive, threshold=p.threshold, n_cases=p.n_cases, **floor, **bound)
+    spec = registry.operators(config.run.plugins)[p.operator]
+    bound = {"data": data} if spec.needs_data and data is not None else {}
+    parameters = {name: getattr(p, name) for name in spec.parameters}
+    toolbox.register("prune", spec.function, **parameters, min_alive=p.min_alive, min_capacity=p.min_capacity,
+                     **bound)
     extra = {"n": breeding_population(config)} if p.schedule == "population" else {}
-    toolbox.register("prune_probability", schedules.SCHEDULES[p.schedule], p=p.base_probability, **extra)
+    toolbox.register("prune_probability", schedules.SCHEDULES[p.schedule], p=base_probability(config), **extra)
 
 
 def coevolution_toolbox(config: ExperimentConfig, n_train: int, engine: str) -> base.Toolbox:
@@ -145,8 +133,8 @@ def initial_cells(config: ExperimentConfig, n_dim: int, seeds, device: torch.dev
     for seed in seeds:
         rng = _init_rng(seed)
         for _ in range(config.algorithm.cells):
-            encoders.append(make_half(creator.Encoder, config, n_dim, "encoder", rng).to(device))
-            decoders.append(make_half(creator.Decoder, config, n_dim, "decoder", rng).to(device))
+            encoders.append(make_half(Encoder, config, n_dim, "encoder", rng).to(device))
+            decoders.append(make_half(Decoder, config, n_dim, "decoder", rng).to(device))
     return encoders, decoders
 
 
@@ -154,7 +142,7 @@ def initial_autoencoder(config: ExperimentConfig, n_dim: int, seed: int, device:
     """The canonical loop's first parent, initialised from *seed*."""
     rng = _init_rng(seed)
     encoder = make_half(MaskedMLP, config, n_dim, "encoder", rng)
-    return creator.AE(encoder, make_half(MaskedMLP, config, n_dim, "decoder", rng)).to(device)
+    return Autoencoder(encoder, make_half(MaskedMLP, config, n_dim, "decoder", rng)).to(device)
 
 
 def breeding_population(config: ExperimentConfig) -> int:

@@ -27,7 +27,7 @@ from ..evaluation import evaluate_l1, evaluate_pair
 from ..network import MaskedAutoencoder
 from . import interrupt, tensorboard_log, toolboxes
 from .config import ExperimentConfig
-from .monitor import CanonicalMonitor, CoevolutionMonitor
+from .monitor import CanonicalMonitor, CoevolutionMonitor, stop_requested
 from .outputs import write_trial
 
 __all__ = ["TrialTask", "run_task", "checkpoint_path", "read_checkpoint"]
@@ -65,7 +65,7 @@ def run_task(task: TrialTask, bar=None) -> dict:
     if config.run.threads:
         torch.set_num_threads(config.run.threads)
     device = resolve_device(config.run.device)
-    data = toolboxes.load_data(config.data)
+    data = toolboxes.load_data(config.data, config.run.plugins)
     if device.type != "cpu":
         data = data.to(device)
     out = Path(task.out)
@@ -103,6 +103,12 @@ def _final_row(trial: int, seed: int, encoder, decoder, data) -> pd.DataFrame:
         capacity=capacity(pair), capacity_encoder=capacity(encoder), capacity_decoder=capacity(decoder))])
 
 
+def _stopped_early(logbook, epochs: int) -> None:
+    """An algorithm that returned before *epochs* was stopped by Ctrl-C, after saving its checkpoint."""
+    if logbook[-1]["gen"] < epochs:
+        raise KeyboardInterrupt
+
+
 def _run_coevolution(task, data, device, ckpt, state, bar):
     config, a = task.config, task.config.algorithm
     n_trials = len(task.trials)
@@ -111,15 +117,17 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
         encoders, decoders = toolboxes.initial_cells(config, data.n_dim, task.seeds, device)
     else:  # the algorithm replaces them with the checkpoint's
         encoders, decoders = state["encoders"], state["decoders"]
-    monitor = CoevolutionMonitor(n_trials, state["gen"] if state else None, config.run.checkpoint_every, bar)
+    monitor = CoevolutionMonitor(n_trials, bar)
     encoders, decoders, logbook = algorithms.ea_spatial_coevolution(
         encoders, decoders, toolbox, a.epochs, data, radius=a.radius, topology=toolboxes.topology(config, n_trials),
-        solution_concept=a.solution_concept, tournament_size=a.tournament_size, update=a.update, stats=monitor,
+        solution_concept=a.solution_concept, tournament_size=a.tournament_size, update=a.update,
+        on_generation=monitor.on_generation, stop_when=stop_requested,
         pair_selection=a.pair_selection, tournament_replacement=a.tournament_replacement,
         lr_owner=config.training.lr_owner,
         verbose=False, seed=list(task.seeds), trials=n_trials, score_batch_size=a.score_batch_size,
         checkpoint=str(ckpt), checkpoint_every=config.run.checkpoint_every,
         resume=str(ckpt) if state is not None else None)
+    _stopped_early(logbook, a.epochs)
     rows = pd.DataFrame(list(logbook))
     tables = []
     for local, (trial, seed) in enumerate(zip(task.trials, task.seeds)):
@@ -144,13 +152,13 @@ def _run_canonical(task, data, device, ckpt, state, bar):
     toolbox = toolboxes.canonical_toolbox(config, data)
     step_size = toolboxes.lr_step_size(config, data.train.shape[0])
     parent = toolboxes.initial_autoencoder(config, data.n_dim, seed, device)
-    monitor = CanonicalMonitor(data, a.elitist, step_size, config.training.lr_gamma,
-                               state["gen"] if state else None, config.run.checkpoint_every, bar,
-                               parent=state["parent"] if state else None)
+    monitor = CanonicalMonitor(data, step_size, config.training.lr_gamma, bar)
     population, logbook = algorithms.ea_one_plus_lambda(
-        parent, toolbox, lambda_=a.offspring, ngen=a.epochs, elitist=a.elitist, stats=monitor, verbose=False,
+        parent, toolbox, lambda_=a.offspring, ngen=a.epochs, elitist=a.elitist, verbose=False,
+        on_generation=monitor.on_generation, stop_when=stop_requested,
         seed=seed, checkpoint=str(ckpt), checkpoint_every=config.run.checkpoint_every,
         resume=str(ckpt) if state is not None else None)
+    _stopped_early(logbook, a.epochs)
     best = population[0]
     rows = pd.DataFrame(list(logbook))
     epochs = pd.DataFrame(dict(
