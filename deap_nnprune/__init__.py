@@ -5,10 +5,9 @@ learning-rate operators follow ``deap.tools`` conventions; the algorithms
 (a (1+λ) loop and spatial cooperative coevolution) follow ``deap.algorithms``.
 """
 
-from ._reproducible import request_strict_blas
+from . import _reproducible  # noqa: F401 -- first, for its side effect: MKL's alignment-independent mode
 
-request_strict_blas()  # before torch's first product; see deap_nnprune._reproducible
-
+# isort: split
 from . import algorithms, datasets, export, registry, schedules
 from ._masking import apply_keep, maskable_entries, masked_layers
 from .capacity import capacity, count_alive, paper_capacity, record_pruned
@@ -17,8 +16,19 @@ from .crossover import cx_masked_uniform
 from .devices import resolve_device
 from .evaluation import NonFiniteOutputWarning, evaluate_l1, evaluate_l1_capacity, evaluate_pair
 from .network import DEFAULT_LEARNING_RATE, PRESETS, ArchitecturePreset, MaskedAutoencoder, MaskedLinear, MaskedMLP
-from .pruning import (Decision, at_floor, keep_all_but, mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random,
-                      mut_prune_variance, neurons_alive, prune_by, prune_candidates, validate_amount)
+from .pruning import (
+    Decision,
+    at_floor,
+    keep_all_but,
+    mut_prune_conjunctive,
+    mut_prune_magnitude,
+    mut_prune_random,
+    mut_prune_variance,
+    neurons_alive,
+    prune_by,
+    prune_candidates,
+    validate_amount,
+)
 from .schedules import Scheduled
 from .training import batch_order, mut_learning_rate, mut_train, mut_train_pair
 

@@ -22,8 +22,8 @@ moments, so its update is exactly zero.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -43,7 +43,7 @@ class AdamSettings:
     eps: float = 1e-8
     weight_decay: float = 0.0
     optimizer_state: str = "persistent"
-    lr_step_size: Optional[int] = None
+    lr_step_size: int | None = None
     lr_gamma: float = 0.1
 
     def __post_init__(self) -> None:
@@ -71,7 +71,7 @@ class AdamSettings:
         return step_lr(lr, step, self.lr_step_size, self.lr_gamma)
 
 
-def step_lr(lr: float, step: int, step_size: Optional[int], gamma: float) -> float:
+def step_lr(lr: float, step: int, step_size: int | None, gamma: float) -> float:
     """StepLR, the one formula: ``lr * gamma ** (step // step_size)``, *step* counted before the update.
 
     >>> step_lr(1.0, 7, 5, 0.1), step_lr(1.0, 7, None, 0.1)
@@ -82,13 +82,26 @@ def step_lr(lr: float, step: int, step_size: Optional[int], gamma: float) -> flo
     return lr * gamma ** (step // step_size)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def has_fused_adam(device_type: str) -> bool:
     """Does this torch have a fused Adam kernel for *device_type* (CPU: torch >= 2.4)?"""
     try:
         x = torch.zeros(1, device=device_type)
-        torch._fused_adam_([x], [x.clone()], [x.clone()], [x.clone()], [], [torch.ones((), device=device_type)],
-                           lr=1e-3, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+        torch._fused_adam_(
+            [x],
+            [x.clone()],
+            [x.clone()],
+            [x.clone()],
+            [],
+            [torch.ones((), device=device_type)],
+            lr=1e-3,
+            beta1=0.9,
+            beta2=0.999,
+            weight_decay=0.0,
+            eps=1e-8,
+            amsgrad=False,
+            maximize=False,
+        )
     except (RuntimeError, NotImplementedError, AttributeError):
         return False
     return True
@@ -121,12 +134,40 @@ def adam_step(
     b1, b2 = settings.betas
     params, grads, exp_avgs, exp_avg_sqs, steps = map(list, (params, grads, exp_avgs, exp_avg_sqs, steps))
     if has_fused_adam(params[0].device.type):
-        torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=b1, beta2=b2,
-                           weight_decay=settings.weight_decay, eps=settings.eps, amsgrad=False, maximize=False)
+        torch._fused_adam_(
+            params,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            [],
+            steps,
+            lr=lr,
+            beta1=b1,
+            beta2=b2,
+            weight_decay=settings.weight_decay,
+            eps=settings.eps,
+            amsgrad=False,
+            maximize=False,
+        )
         return
     from torch.optim.adam import adam
 
     previous = [s - 1 for s in steps]  # the functional form counts the step itself
-    adam(params, grads, exp_avgs, exp_avg_sqs, [], previous, foreach=True, capturable=False, differentiable=False,
-         amsgrad=False, beta1=b1, beta2=b2, lr=lr, weight_decay=settings.weight_decay, eps=settings.eps,
-         maximize=False)
+    adam(
+        params,
+        grads,
+        exp_avgs,
+        exp_avg_sqs,
+        [],
+        previous,
+        foreach=True,
+        capturable=False,
+        differentiable=False,
+        amsgrad=False,
+        beta1=b1,
+        beta2=b2,
+        lr=lr,
+        weight_decay=settings.weight_decay,
+        eps=settings.eps,
+        maximize=False,
+    )

@@ -13,7 +13,7 @@ them, never a mix, and records which (``timings.csv``).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -22,13 +22,14 @@ from torch import Tensor, nn
 from ._adam import AdamSettings, adam_step
 from ._masking import maskable_entries
 from .devices import module_device
+from .network import MaskedLinear
 
 __all__: list[str] = []
 
 
 def train_autograd(
     forward: nn.Module,
-    layers: Sequence[nn.Module],
+    layers: Sequence[MaskedLinear],
     lrs: Sequence[float],
     data: Tensor,
     batches: Sequence[np.ndarray],
@@ -54,7 +55,7 @@ def train_autograd(
     bounds = np.cumsum([0] + [len(b) for b in batches])
     forward.train()
     for k in range(len(batches)):
-        batch = data[index[bounds[k]:bounds[k + 1]]]
+        batch = data[index[bounds[k] : bounds[k + 1]]]
         loss = (forward(batch) - batch).abs().mean()
         grads = list(torch.autograd.grad(loss, params))
         with torch.no_grad():
@@ -68,8 +69,15 @@ def train_autograd(
                 steps.append(torch.tensor(float(step), device=device))
                 calls.setdefault(settings.scheduled_lr(lrs[i], starts[i] + k), []).append(j)
             for lr, js in calls.items():
-                adam_step([params[j] for j in js], [grads[j] for j in js], [exp_avgs[j] for j in js],
-                          [exp_avg_sqs[j] for j in js], [steps[j] for j in js], lr, settings)
+                adam_step(
+                    [params[j] for j in js],
+                    [grads[j] for j in js],
+                    [exp_avgs[j] for j in js],
+                    [exp_avg_sqs[j] for j in js],
+                    [steps[j] for j in js],
+                    lr,
+                    settings,
+                )
     with torch.no_grad():
         for layer, start in zip(layers, starts):
             layer.adam_step.fill_(start + len(batches))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from ._rng import as_generator
@@ -15,8 +13,8 @@ def batch_order(
     n_rows: int,
     batch_size: int,
     epochs: int = 1,
-    steps: Optional[int] = None,
-    rng: Optional[np.random.Generator] = None,
+    steps: int | None = None,
+    rng: np.random.Generator | None = None,
 ) -> list[np.ndarray]:
     """Row indices of each mini-batch: a fresh permutation per epoch.
 
@@ -35,5 +33,5 @@ def batch_order(
     batches: list[np.ndarray] = []
     while len(batches) < total:
         order = rng.permutation(n_rows)
-        batches.extend(order[start:start + batch_size] for start in range(0, n_rows, batch_size))
+        batches.extend(order[start : start + batch_size] for start in range(0, n_rows, batch_size))
     return batches[:total]

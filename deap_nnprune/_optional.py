@@ -21,5 +21,6 @@ def require(module: str, extra: str, what: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f'{what} needs {module.split(".")[0]}; install it with: pip install "deap_nnprune[{extra}]"'
-                          ) from None
+        raise ImportError(
+            f'{what} needs {module.split(".")[0]}; install it with: pip install "deap_nnprune[{extra}]"'
+        ) from None

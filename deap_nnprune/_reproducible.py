@@ -37,7 +37,7 @@ def worker_environment() -> dict[str, str]:
     return {MKL_CBWR[0]: os.environ.get(MKL_CBWR[0], MKL_CBWR[1]), "OMP_NUM_THREADS": "1"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def blas_is_alignment_invariant() -> bool:
     """Does a batched product give the same bits at an unaligned offset as at an aligned one?"""
     import torch
@@ -45,7 +45,7 @@ def blas_is_alignment_invariant() -> bool:
     g = torch.Generator().manual_seed(0)
     w, h = torch.randn(7, 9, 13, generator=g), torch.rand(7, 5, 13, generator=g)
     stacked = torch.bmm(w, h.transpose(1, 2))
-    alone = [torch.bmm(w[k:k + 1].clone(), h[k:k + 1].clone().transpose(1, 2))[0] for k in range(7)]
+    alone = [torch.bmm(w[k : k + 1].clone(), h[k : k + 1].clone().transpose(1, 2))[0] for k in range(7)]
     return all(torch.equal(a, s) for a, s in zip(alone, stacked))
 
 
@@ -55,7 +55,7 @@ def warn_if_alignment_dependent() -> None:
         _warn_once()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_once() -> None:
     warnings.warn(
         "this process's BLAS rounds differently at different memory alignments, so a network's training "
@@ -64,3 +64,6 @@ def _warn_once() -> None:
         ReproducibilityWarning,
         stacklevel=3,
     )
+
+
+request_strict_blas()  # at import, before torch's first product (deap_nnprune imports this module first)

@@ -9,15 +9,13 @@ Algorithms never rely on the fallback: they derive a generator per
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import torch
 
 __all__: list[str] = []
 
 
-def as_generator(rng: Optional[np.random.Generator], argument: str = "rng") -> np.random.Generator:
+def as_generator(rng: np.random.Generator | None, argument: str = "rng") -> np.random.Generator:
     """Return *rng*, or the documented fallback when it is ``None``."""
     if rng is None:
         seed = int(torch.randint(0, 2**62, (), dtype=torch.int64))
@@ -41,7 +39,7 @@ def spawn_seeds(seed: int, n: int) -> list[int]:
     return [seed_of(s) for s in np.random.SeedSequence(seed).spawn(n)]
 
 
-def derive_rng(seed: Optional[int], *key: int) -> np.random.Generator:
+def derive_rng(seed: int | None, *key: int) -> np.random.Generator:
     """A generator that depends only on *seed* and the integers in *key*.
 
     ``derive_rng(seed, generation, cell)`` gives the same draws whichever

@@ -7,8 +7,9 @@ names the argument and the value it was given; none of them uses ``assert``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from numbers import Integral, Real
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

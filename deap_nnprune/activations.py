@@ -16,7 +16,7 @@ its decoder layers, the order of ``deap_nnprune._masking.masked_layers``.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
@@ -85,9 +85,10 @@ class RunningMoments:
 def _layer_outputs(module: nn.Module, x: Tensor) -> Iterator[tuple[MaskedLinear, Tensor]]:
     """Yield ``(layer, post-activation output)`` for every masked layer, in forward order."""
     if isinstance(module, MaskedAutoencoder):
-        for layer, x in module.encoder.layer_outputs(x):
-            yield layer, x
-        yield from module.decoder.layer_outputs(x)
+        code = x
+        for layer, code in module.encoder.layer_outputs(x):
+            yield layer, code
+        yield from module.decoder.layer_outputs(code)
     elif isinstance(module, MaskedMLP):
         yield from module.layer_outputs(x)
     elif isinstance(module, MaskedLinear):
@@ -123,7 +124,7 @@ class _EvalMode:
 
 
 def _moments_by_layer(
-    module: nn.Module, data: Tensor, batch_size: Optional[int]
+    module: nn.Module, data: Tensor, batch_size: int | None
 ) -> list[tuple[MaskedLinear, RunningMoments]]:
     check_data(data, _input_width(module))
     step = DEFAULT_BATCH_SIZE if batch_size is None else check_int("batch_size", batch_size, minimum=1)
@@ -131,7 +132,7 @@ def _moments_by_layer(
     with _EvalMode(module) as device:
         dtype = masked_layers(module)[0].weight.dtype
         for start in range(0, data.shape[0], step):
-            batch = data[start:start + step].to(device=device, dtype=dtype)
+            batch = data[start : start + step].to(device=device, dtype=dtype)
             for i, (layer, output) in enumerate(_layer_outputs(module, batch)):
                 if start == 0:
                     pairs.append((layer, RunningMoments(output.shape[1], device=device)))
@@ -139,7 +140,7 @@ def _moments_by_layer(
     return pairs
 
 
-def activation_moments(module: nn.Module, data: Tensor, batch_size: Optional[int] = None) -> list[RunningMoments]:
+def activation_moments(module: nn.Module, data: Tensor, batch_size: int | None = None) -> list[RunningMoments]:
     """Running moments of every neuron's output over *data*, one entry per layer.
 
     One streaming pass in batches of *batch_size* rows (``None``:
@@ -154,7 +155,7 @@ def activation_moments(module: nn.Module, data: Tensor, batch_size: Optional[int
     return [moments for _, moments in _moments_by_layer(module, data, batch_size)]
 
 
-def activation_std(module: nn.Module, data: Tensor, batch_size: Optional[int] = None) -> list[Tensor]:
+def activation_std(module: nn.Module, data: Tensor, batch_size: int | None = None) -> list[Tensor]:
     """Population standard deviation (divide by n) of every neuron's output over *data*.
 
     Returns one float64 tensor of length ``out_features`` per

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO
 
 __all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
 
@@ -18,7 +19,7 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_open(path: Union[str, Path], mode: str = "w", **kwargs) -> Iterator[IO]:
+def atomic_open(path: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file beside *path*; rename it to *path* only on success.
 
     >>> import tempfile, pathlib
@@ -57,13 +58,13 @@ def _naming(error: OSError, path: Path) -> OSError:
     return type(error)(error.errno, error.strerror or str(error), str(path))
 
 
-def atomic_write_bytes(path: Union[str, Path], data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write *data* to *path* atomically."""
     with atomic_open(path, "wb") as handle:
         handle.write(data)
 
 
-def atomic_write_text(path: Union[str, Path], text: str) -> None:
+def atomic_write_text(path: str | Path, text: str) -> None:
     """Write *text* to *path* atomically (UTF-8)."""
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -54,7 +54,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -82,6 +83,7 @@ _EVAL_BLOCK_ELEMENTS = 2**23
 
 # --------------------------------------------------------------------------- activations
 
+
 class _Activation:
     """One activation applied to ``[C, rows, width]`` tensors, with its backward.
 
@@ -105,7 +107,7 @@ class _Activation:
         self.module = module
         self.kind = self._KINDS.get(type(module), "generic")
 
-    def __call__(self, pre: Tensor, grad: bool = False) -> tuple[Tensor, Optional[list]]:
+    def __call__(self, pre: Tensor, grad: bool = False) -> tuple[Tensor, list | None]:
         """Apply in place where possible; return the output and what backward needs."""
         if self.kind == "relu":
             return pre.relu_(), None
@@ -124,7 +126,7 @@ class _Activation:
                 outs.append(self.module(leaves[-1]))
         return torch.stack([out.detach() for out in outs]), list(zip(leaves, outs))
 
-    def backward(self, d: Tensor, out: Tensor, saved: Optional[list]) -> Tensor:
+    def backward(self, d: Tensor, out: Tensor, saved: list | None) -> Tensor:
         """Gradient with respect to the pre-activation, in place into *d* where possible."""
         if self.kind == "relu":
             return _aten.threshold_backward.grad_input(d, out, 0, grad_input=d)
@@ -134,6 +136,7 @@ class _Activation:
             for k in range(d.shape[0]):
                 self._BACKWARD[self.kind](d[k], out[k], grad_input=d[k])
             return d
+        assert saved is not None, "a generic activation's backward needs what its forward saved"
         return torch.stack([torch.autograd.grad(result, leaf, d[k])[0] for k, (leaf, result) in enumerate(saved)])
 
 
@@ -165,7 +168,8 @@ def _groups(keys: Sequence) -> list[list[int]]:
 
 # --------------------------------------------------------------------------- evaluation
 
-def _shared_input_layer(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+
+def _shared_input_layer(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """``[n, in]`` rows through ``S`` stacked layers ``[S, out, in]`` at once: ``[S, n, out]``."""
     s, out, width = weight.shape
     y = torch.mm(x, weight.reshape(s * out, width).t()).view(x.shape[0], s, out).transpose(0, 1)
@@ -174,9 +178,9 @@ def _shared_input_layer(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Te
 
 def _stacked_forward(mlps: Sequence[MaskedMLP], x: Tensor) -> Tensor:
     """Every network of *mlps* (one architecture) on the same rows *x*: ``[S, n, out]``."""
-    h = None
-    for l, act in enumerate(mlps[0].activations):
-        layers = [mlp.layers[l] for mlp in mlps]
+    h: Tensor | None = None
+    for li, act in enumerate(mlps[0].activations):
+        layers = [mlp.layers[li] for mlp in mlps]
         weight = torch.stack([layer.effective("weight") for layer in layers])
         bias = None
         if layers[0].bias is not None:
@@ -188,6 +192,7 @@ def _stacked_forward(mlps: Sequence[MaskedMLP], x: Tensor) -> Tensor:
         else:
             h = torch.bmm(h, weight.transpose(1, 2))
         h, _ = _Activation(act)(h.contiguous())
+    assert h is not None, "a network has at least one layer"
     return h
 
 
@@ -200,8 +205,8 @@ def _evaluate_block(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP]
     rows = max(1, _EVAL_BLOCK_ELEMENTS // (n_enc * n_dec * widest))
     totals = torch.zeros(n_dec, n_enc, dtype=torch.float64, device=weight.device)
     for start in range(0, x_all.shape[0], rows):
-        x = x_all[start:start + rows]
-        latent = _stacked_forward(encoders, x)                      # [E, n, latent]
+        x = x_all[start : start + rows]
+        latent = _stacked_forward(encoders, x)  # [E, n, latent]
         out = _stacked_forward(decoders, latent.reshape(-1, latent.shape[-1]))  # [D, E*n, width]
         out = out.view(n_dec, n_enc, x.shape[0], x.shape[1])
         totals += (out - x).abs_().sum(dim=(2, 3), dtype=torch.float64)
@@ -283,6 +288,7 @@ def evaluate_pairs(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP],
 
 # --------------------------------------------------------------------------- training
 
+
 class _StackedPairs:
     """The layers of ``C`` same-shaped encoder-decoder pairs as ``[C, ...]`` tensors.
 
@@ -299,33 +305,37 @@ class _StackedPairs:
         self.n_encoder_layers = len(pairs[0][0].layers)
         first = self.nets[0]
         self.flip = [layer.out_features > layer.in_features for layer in first]
-        self.entries = [(l, name) for l, layer in enumerate(first) for name in ("weight", "bias")
-                        if getattr(layer, name) is not None]
+        self.entries = [
+            (li, name)
+            for li, layer in enumerate(first)
+            for name in ("weight", "bias")
+            if getattr(layer, name) is not None
+        ]
         index = {entry: t for t, entry in enumerate(self.entries)}
-        self.layout = [(index[(l, "weight")], index.get((l, "bias"))) for l in range(len(first))]
+        self.layout = [(index[(li, "weight")], index.get((li, "bias"))) for li in range(len(first))]
         self.params = self._stack("{}")
         self.exp_avgs = self._stack("{}_exp_avg")
         self.exp_avg_sqs = self._stack("{}_exp_avg_sq")
         self.keep = self._stack("{}_mask")
-        self.starts = [[int(net[l].adam_step) for net in self.nets] for l, _ in self.entries]
+        self.starts = [[int(net[li].adam_step) for net in self.nets] for li, _ in self.entries]
 
-    def _stored(self, x: Tensor, l: int, name: str) -> Tensor:
+    def _stored(self, x: Tensor, li: int, name: str) -> Tensor:
         """A layer's ``[out, in]`` weight or ``[out]`` bias in the stacked layout (a view)."""
         if name == "bias":
             return x.unsqueeze(0)
-        return x.t() if self.flip[l] else x
+        return x.t() if self.flip[li] else x
 
     def _stack(self, pattern: str) -> list[Tensor]:
         out = []
-        for l, name in self.entries:
+        for li, name in self.entries:
             tensors = []
             for net in self.nets:
-                layer = net[l]
+                layer = net[li]
                 if pattern == "{}_mask" and not layer.persistent_masks:
                     tensors.append(torch.ones_like(getattr(layer, name)))  # regrowth mode: no mask
                 else:
                     tensors.append(getattr(layer, pattern.format(name)).detach())
-            out.append(torch.stack([self._stored(x, l, name) for x in tensors]))
+            out.append(torch.stack([self._stored(x, li, name) for x in tensors]))
         return out
 
     def check_and_clean(self) -> None:
@@ -337,10 +347,10 @@ class _StackedPairs:
         """
         for t, keep in enumerate(self.keep):
             if not bool(((keep == 0) | (keep == 1)).all()):
-                l, name = self.entries[t]
+                li, name = self.entries[t]
                 k = int(((keep != 0) & (keep != 1)).flatten(1).any(dim=1).nonzero()[0])
                 raise ValueError(
-                    f"pair {k}: layer {l}'s {name}_mask holds values other than 0 and 1; the stacked engine "
+                    f"pair {k}: layer {li}'s {name}_mask holds values other than 0 and 1; the stacked engine "
                     f"needs 0/1 masks (train it with engine='autograd')"
                 )
             if bool((keep == 0).any()):
@@ -354,18 +364,19 @@ class _StackedPairs:
         Pruned weights are exactly zero already; their moments are too, unless
         the Adam path let them collect values (*zero_dead_moments*).
         """
-        for t, (l, name) in enumerate(self.entries):
+        for t, (li, name) in enumerate(self.entries):
             alive = self.keep[t] != 0 if zero_dead_moments else None
-            for stacked, target in zip((self.params[t], self.exp_avgs[t], self.exp_avg_sqs[t]),
-                                       (name, f"{name}_exp_avg", f"{name}_exp_avg_sq")):
+            for stacked, target in zip(
+                (self.params[t], self.exp_avgs[t], self.exp_avg_sqs[t]), (name, f"{name}_exp_avg", f"{name}_exp_avg_sq")
+            ):
                 if alive is not None and target != name:
                     stacked = torch.where(alive, stacked, 0)
                 for k in which:
-                    dest = getattr(self.nets[k][l], target)
-                    dest.copy_(stacked[k].t() if name == "weight" and self.flip[l] else stacked[k].view_as(dest))
+                    dest = getattr(self.nets[k][li], target)
+                    dest.copy_(stacked[k].t() if name == "weight" and self.flip[li] else stacked[k].view_as(dest))
         for k in which:
-            for l, layer in enumerate(self.nets[k]):
-                layer.adam_step.fill_(self.starts[self.layout[l][0]][k] + n_steps)
+            for li, layer in enumerate(self.nets[k]):
+                layer.adam_step.fill_(self.starts[self.layout[li][0]][k] + n_steps)
 
 
 class _Buffers:
@@ -378,20 +389,24 @@ class _Buffers:
         self.flip = stack.flip
         layers = stack.nets[0]
         # A flipped layer's forward writes [C, B, out]; the others write out^T = W @ h^T.
-        self.outs = [new(n_pairs, rows, layer.out_features) if flip else new(n_pairs, layer.out_features, rows)
-                     for layer, flip in zip(layers, stack.flip)]
+        self.outs = [
+            new(n_pairs, rows, layer.out_features) if flip else new(n_pairs, layer.out_features, rows)
+            for layer, flip in zip(layers, stack.flip)
+        ]
         self.loss = torch.empty_like(self.output(len(layers) - 1))
-        # Delta of layer l's input: flipped layers write dh^T = S @ d^T, the others dh = d @ W.
-        self.deltas = [new(n_pairs, layer.in_features, rows) if flip else new(n_pairs, rows, layer.in_features)
-                       for layer, flip in zip(layers, stack.flip)]
+        # Delta of layer li's input: flipped layers write dh^T = S @ d^T, the others dh = d @ W.
+        self.deltas = [
+            new(n_pairs, layer.in_features, rows) if flip else new(n_pairs, rows, layer.in_features)
+            for layer, flip in zip(layers, stack.flip)
+        ]
 
-    def output(self, l: int) -> Tensor:
-        """Layer *l*'s output buffer as ``[C, B, out]``."""
-        return self.outs[l] if self.flip[l] else self.outs[l].transpose(1, 2)
+    def output(self, li: int) -> Tensor:
+        """Layer *li*'s output buffer as ``[C, B, out]``."""
+        return self.outs[li] if self.flip[li] else self.outs[li].transpose(1, 2)
 
-    def delta(self, l: int) -> Tensor:
-        """The delta of layer *l*'s input as ``[C, B, in]``."""
-        return self.deltas[l].transpose(1, 2) if self.flip[l] else self.deltas[l]
+    def delta(self, li: int) -> Tensor:
+        """The delta of layer *li*'s input as ``[C, B, in]``."""
+        return self.deltas[li].transpose(1, 2) if self.flip[li] else self.deltas[li]
 
 
 def _gradients(x: Tensor, stack: _StackedPairs, grads: list[Tensor], acts: list[_Activation], buf: _Buffers) -> None:
@@ -402,34 +417,48 @@ def _gradients(x: Tensor, stack: _StackedPairs, grads: list[Tensor], acts: list[
     backward kernels). Transposes are views: BLAS reads them in place.
     """
     params, h, saved, inputs = stack.params, x, [], []
-    for l, (w, b) in enumerate(stack.layout):
+    for li, (w, b) in enumerate(stack.layout):
         inputs.append(h)
-        if stack.flip[l]:                       # y = h @ S + b, S = W^T
+        if stack.flip[li]:  # y = h @ S + b, S = W^T
             if b is None:
-                torch.bmm(h, params[w], out=buf.outs[l])
+                torch.bmm(h, params[w], out=buf.outs[li])
             else:
-                torch.baddbmm(params[b], h, params[w], out=buf.outs[l])
-        elif b is None:                         # y^T = W @ h^T + b^T
-            torch.bmm(params[w], h.transpose(1, 2), out=buf.outs[l])
+                torch.baddbmm(params[b], h, params[w], out=buf.outs[li])
+        elif b is None:  # y^T = W @ h^T + b^T
+            torch.bmm(params[w], h.transpose(1, 2), out=buf.outs[li])
         else:
-            torch.baddbmm(params[b].transpose(1, 2), params[w], h.transpose(1, 2), out=buf.outs[l])
-        h, state = acts[l](buf.output(l), grad=True)
+            torch.baddbmm(params[b].transpose(1, 2), params[w], h.transpose(1, 2), out=buf.outs[li])
+        h, state = acts[li](buf.output(li), grad=True)
         saved.append((h, state))
     d = torch.sub(h, x, out=buf.loss).sign_().mul_(1.0 / x[0].numel())
-    for l in reversed(range(len(stack.layout))):
-        w, b = stack.layout[l]
-        d = acts[l].backward(d, *saved[l])
-        if stack.flip[l]:                       # dS = h^T @ d; dh^T = S @ d^T
-            torch.bmm(inputs[l].transpose(1, 2), d, out=grads[w])
-        else:                                   # dW = d^T @ h; dh = d @ W
-            torch.bmm(d.transpose(1, 2), inputs[l], out=grads[w])
+    for li in reversed(range(len(stack.layout))):
+        w, b = stack.layout[li]
+        d = acts[li].backward(d, *saved[li])
+        if stack.flip[li]:  # dS = h^T @ d; dh^T = S @ d^T
+            torch.bmm(inputs[li].transpose(1, 2), d, out=grads[w])
+        else:  # dW = d^T @ h; dh = d @ W
+            torch.bmm(d.transpose(1, 2), inputs[li], out=grads[w])
         if b is not None:
             torch.sum(d, dim=1, keepdim=True, out=grads[b])
-        if l and stack.flip[l]:
-            torch.bmm(params[w], d.transpose(1, 2), out=buf.deltas[l])
-        elif l:
-            torch.bmm(d, params[w], out=buf.deltas[l])
-        d = buf.delta(l)
+        if li and stack.flip[li]:
+            torch.bmm(params[w], d.transpose(1, 2), out=buf.deltas[li])
+        elif li:
+            torch.bmm(d, params[w], out=buf.deltas[li])
+        d = buf.delta(li)
+
+
+class _AdamCall(NamedTuple):
+    params: list[Tensor]
+    grads: list[Tensor]
+    exp_avgs: list[Tensor]
+    exp_avg_sqs: list[Tensor]
+    steps: list[Tensor]
+    lr: float
+
+
+def _pick(tensors: Sequence[list[Tensor]], tk: list[tuple[int, int]]) -> tuple[list[Tensor], ...]:
+    """Pair ``k``'s tensor ``t`` of each stacked list, for every ``(t, k)`` in *tk*."""
+    return tuple([x[t][k] for t, k in tk] for x in tensors)
 
 
 class _AdamPerRate:
@@ -443,19 +472,30 @@ class _AdamPerRate:
     #: Whether pruned entries' moments collect values that write-back must zero.
     dirties_pruned_moments = False
 
-    def __init__(self, stack: _StackedPairs, grads: list[Tensor], steps: list[Tensor],
-                 rates: list[list[list[float]]], settings: AdamSettings) -> None:
+    def __init__(
+        self,
+        stack: _StackedPairs,
+        grads: list[Tensor],
+        steps: list[Tensor],
+        rates: list[list[list[float]]],
+        settings: AdamSettings,
+    ) -> None:
         self.settings, self.grads, self.keep = settings, grads, stack.keep
         self.masked = [t for t, keep in enumerate(stack.keep) if bool((keep == 0).any())]
         n_pairs, tensors = len(stack.nets), (stack.params, grads, stack.exp_avgs, stack.exp_avg_sqs)
-        self.segments = []
-        for rate in rates:                       # rate[t][k] from one StepLR change to the next
+        #: Per StepLR segment, one Adam call per rate: (params, grads, exp_avgs, exp_avg_sqs, steps, rate).
+        self.segments: list[list[_AdamCall]] = []
+        for rate in rates:  # rate[t][k] from one StepLR change to the next
             by_rate: dict[float, list[tuple[int, int]]] = {}
             for k in range(n_pairs):
                 for t in range(len(grads)):
                     by_rate.setdefault(rate[t][k], []).append((t, k))
-            self.segments.append([(*([x[t][k] for t, k in tk] for x in tensors),
-                                   [steps[t * n_pairs + k] for t, k in tk], lr) for lr, tk in by_rate.items()])
+            self.segments.append(
+                [
+                    _AdamCall(*_pick(tensors, tk), [steps[t * n_pairs + k] for t, k in tk], lr)  # type: ignore[call-arg, arg-type]  # 4 picked lists
+                    for lr, tk in by_rate.items()
+                ]
+            )
         self.calls = self.segments[0]
 
     def set_rates(self, segment: int) -> None:
@@ -480,8 +520,14 @@ class _ScaledAdam:
 
     dirties_pruned_moments = True
 
-    def __init__(self, stack: _StackedPairs, grads: list[Tensor], steps: list[Tensor],
-                 rates: list[list[list[float]]], settings: AdamSettings) -> None:
+    def __init__(
+        self,
+        stack: _StackedPairs,
+        grads: list[Tensor],
+        steps: list[Tensor],
+        rates: list[list[list[float]]],
+        settings: AdamSettings,
+    ) -> None:
         self.settings, self.stack, self.grads, self.steps = settings, stack, grads, steps
         p = stack.params[0]
         self.rates = torch.tensor(rates, dtype=p.dtype, device=p.device).view(len(rates), len(grads), -1, 1, 1)
@@ -500,8 +546,22 @@ class _ScaledAdam:
         if self.settings.weight_decay:
             torch._foreach_add_(self.grads, self.stack.params, alpha=self.settings.weight_decay)
         torch._foreach_zero_(self.scratch)
-        torch._fused_adam_(*self.views, [], self.steps, lr=1.0, beta1=b1, beta2=b2, weight_decay=0.0,
-                           eps=self.settings.eps, amsgrad=False, maximize=False)
+        scratch, grads, exp_avgs, exp_avg_sqs = self.views
+        torch._fused_adam_(
+            scratch,
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            [],
+            self.steps,
+            lr=1.0,
+            beta1=b1,
+            beta2=b2,
+            weight_decay=0.0,
+            eps=self.settings.eps,
+            amsgrad=False,
+            maximize=False,
+        )
         torch._foreach_addcmul_(self.stack.params, self.scratch, self.lr_masks)
 
 
@@ -524,17 +584,23 @@ def _batch_indices(orders: Sequence[Sequence[np.ndarray]], offsets: Sequence[int
     return flat, [len(orders) * int(b) for b in bounds]
 
 
-def _lr_changes(stack: _StackedPairs, lrs: Sequence[tuple[float, float]], n_steps: int,
-                settings: AdamSettings) -> tuple[list[int], list[list[list[float]]]]:
+def _lr_changes(
+    stack: _StackedPairs, lrs: Sequence[tuple[float, float]], n_steps: int, settings: AdamSettings
+) -> tuple[list[int], list[list[list[float]]]]:
     """StepLR: the steps where some rate changes, and every ``rate[t][k]`` from then on."""
     at = [0]
     if settings.lr_step_size is not None:
         size = settings.lr_step_size
         first = {(-s) % size or size for row in stack.starts for s in row}
         at += sorted({i for r in first for i in range(r, n_steps, size)})
-    half = [0 if l < stack.n_encoder_layers else 1 for l, _ in stack.entries]
-    rates = [[[settings.scheduled_lr(lr_pair[h], s + i) for lr_pair, s in zip(lrs, start)]
-              for h, start in zip(half, stack.starts)] for i in at]
+    half = [0 if li < stack.n_encoder_layers else 1 for li, _ in stack.entries]
+    rates = [
+        [
+            [settings.scheduled_lr(lr_pair[h], s + i) for lr_pair, s in zip(lrs, start)]
+            for h, start in zip(half, stack.starts)
+        ]
+        for i in at
+    ]
     return at, rates
 
 
@@ -547,9 +613,13 @@ def _data_source(datas: Sequence[Tensor], device: torch.device, dtype: torch.dty
 
 
 @torch.no_grad()
-def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tuple[float, float]],
-                 orders: Sequence[Sequence[np.ndarray]], datas: Sequence[Tensor],
-                 settings: AdamSettings) -> None:
+def _train_chunk(
+    pairs: Sequence[tuple[MaskedMLP, MaskedMLP]],
+    lrs: Sequence[tuple[float, float]],
+    orders: Sequence[Sequence[np.ndarray]],
+    datas: Sequence[Tensor],
+    settings: AdamSettings,
+) -> None:
     """Train same-shaped pairs in lock-step."""
     stack = _StackedPairs(pairs)
     stack.check_and_clean()
@@ -560,8 +630,8 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
     change_at, rates = _lr_changes(stack, lrs, n_steps, settings)
     adam = _adam_path(device)(stack, grads, step_views, rates, settings)
     source, offsets = _data_source(datas, device, dtype)
-    flat, bounds = _batch_indices(orders, offsets)
-    flat = torch.from_numpy(flat).to(device)
+    flat_order, bounds = _batch_indices(orders, offsets)
+    flat = torch.from_numpy(flat_order).to(device)
     acts = [_Activation(a) for a in list(pairs[0][0].activations) + list(pairs[0][1].activations)]
     for enc, dec in pairs:
         enc.train()
@@ -574,7 +644,7 @@ def _train_chunk(pairs: Sequence[tuple[MaskedMLP, MaskedMLP]], lrs: Sequence[tup
             adam.set_rates(segment)
         rows = (bounds[i + 1] - bounds[i]) // n_pairs
         buf = buffers.get(rows) or buffers.setdefault(rows, _Buffers(stack, n_pairs, rows, source.shape[1]))
-        torch.index_select(source, 0, flat[bounds[i]:bounds[i + 1]], out=buf.x)
+        torch.index_select(source, 0, flat[bounds[i] : bounds[i + 1]], out=buf.x)
         _gradients(buf.x.view(n_pairs, rows, -1), stack, grads, acts, buf)
         if settings.fresh_per_batch:
             torch._foreach_zero_(stack.exp_avgs + stack.exp_avg_sqs)
@@ -630,16 +700,16 @@ def train_pairs(
     encoders: Sequence[MaskedMLP],
     decoders: Sequence[MaskedMLP],
     datas: Sequence[Tensor],
-    rngs: Sequence[Optional[np.random.Generator]],
+    rngs: Sequence[np.random.Generator | None],
     epochs: int = 1,
     batch_size: int = 5,
-    lr: Optional[float] = None,
+    lr: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
-    steps: Optional[int] = None,
+    steps: int | None = None,
     *,
     weight_decay: float = 0.0,
     optimizer_state: str = "persistent",
-    lr_step_size: Optional[int] = None,
+    lr_step_size: int | None = None,
     lr_gamma: float = 0.1,
 ) -> list[tuple[MaskedMLP, MaskedMLP]]:
     """Train pair ``k = (encoders[k], decoders[k])`` on ``datas[k]``, all pairs at once.
@@ -676,8 +746,9 @@ def train_pairs(
     check_int("batch_size", batch_size, minimum=1)
     if steps is not None:
         check_int("steps", steps, minimum=0)
-    settings = AdamSettings(betas, weight_decay=weight_decay, optimizer_state=optimizer_state,
-                            lr_step_size=lr_step_size, lr_gamma=lr_gamma)
+    settings = AdamSettings(
+        betas, weight_decay=weight_decay, optimizer_state=optimizer_state, lr_step_size=lr_step_size, lr_gamma=lr_gamma
+    )
     if lr is not None:
         lr = check_float("lr", lr, low=0.0, low_open=True)
     pairs = list(zip(encoders, decoders))
@@ -685,15 +756,21 @@ def train_pairs(
         return pairs
     lrs = [(lr, lr) if lr is not None else (enc.learning_rate, dec.learning_rate) for enc, dec in pairs]
     rows = datas[0].shape[0]
-    orders = [batch_order(rows, batch_size, epochs, steps, as_generator(rng, f"rngs[{k}]"))
-              for k, rng in enumerate(rngs)]
+    orders = [
+        batch_order(rows, batch_size, epochs, steps, as_generator(rng, f"rngs[{k}]")) for k, rng in enumerate(rngs)
+    ]
     if not orders[0]:
         return pairs
     for group in _groups([(_signature(enc), _signature(dec)) for enc, dec in pairs]):
         n_chunks = -(-len(group) // _chunk_size(pairs[group[0]], len(group)))
         size = -(-len(group) // n_chunks)
         for start in range(0, len(group), size):
-            chunk = group[start:start + size]
-            _train_chunk([pairs[k] for k in chunk], [lrs[k] for k in chunk],
-                         [orders[k] for k in chunk], [datas[k] for k in chunk], settings)
+            chunk = group[start : start + size]
+            _train_chunk(
+                [pairs[k] for k in chunk],
+                [lrs[k] for k in chunk],
+                [orders[k] for k in chunk],
+                [datas[k] for k in chunk],
+                settings,
+            )
     return pairs

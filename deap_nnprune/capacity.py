@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import torch
+from typing import Any
+
 from torch import nn
 
 from ._masking import maskable_entries, masked_layers
@@ -43,7 +44,7 @@ def capacity(module: nn.Module) -> float:
 
 def _counted_halves(module: nn.Module) -> list[nn.Module]:
     """The networks that carry a counter: every :class:`MaskedMLP` inside *module*, else *module*."""
-    halves = [m for m in module.modules() if isinstance(m, MaskedMLP)]
+    halves: list[nn.Module] = [m for m in module.modules() if isinstance(m, MaskedMLP)]
     return halves or [module]
 
 
@@ -62,7 +63,8 @@ def record_pruned(module: nn.Module) -> None:
     """
     for half in _counted_halves(module):
         alive, total = count_alive(half)
-        half.pruned_count = total - alive
+        counted: Any = half  # a MaskedMLP, or a module of masked layers that takes the attribute
+        counted.pruned_count = total - alive
 
 
 def paper_capacity(module: nn.Module) -> float:
@@ -75,6 +77,7 @@ def paper_capacity(module: nn.Module) -> float:
     prune, does not count); in the regrowth compatibility mode
     it ignores regrowth, so it can be far below the true alive fraction.
 
+    >>> import torch
     >>> from deap_nnprune import MaskedAutoencoder, capacity
     >>> ae = MaskedAutoencoder.from_preset("paper", n_dim=10, persistent_masks=False)
     >>> with torch.no_grad():

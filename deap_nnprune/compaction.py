@@ -79,8 +79,12 @@ def _to_sequential(stages: list[_Stage]) -> nn.Sequential:
         with warnings.catch_warnings():  # a layer left with no inputs warns that its init is a no-op
             warnings.simplefilter("ignore", UserWarning)
             linear = nn.utils.skip_init(
-                nn.Linear, in_features, out_features, bias=stage.has_bias,
-                device=stage.weight.device, dtype=stage.weight.dtype,
+                nn.Linear,
+                in_features,
+                out_features,
+                bias=stage.has_bias,
+                device=stage.weight.device,
+                dtype=stage.weight.dtype,
             )
         with torch.no_grad():
             linear.weight.copy_(stage.weight)

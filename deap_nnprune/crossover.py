@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 import torch
 from torch import nn
@@ -19,7 +17,7 @@ def cx_masked_uniform(
     ind1: nn.Module,
     ind2: nn.Module,
     indpb: float = 0.5,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """Uniform crossover of two same-shaped masked networks, in place.
 

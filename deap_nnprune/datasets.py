@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -20,14 +20,24 @@ from torch import Tensor
 from ._optional import require
 from ._validation import check_float, check_int
 
-__all__ = ["DataSplits", "DataFileError", "binary_clustering", "load", "digits", "mnist1d", "as_matrix",
-           "SUPPORTED_SUFFIXES"]
+__all__ = [
+    "DataSplits",
+    "DataFileError",
+    "binary_clustering",
+    "load",
+    "digits",
+    "mnist1d",
+    "as_matrix",
+    "SUPPORTED_SUFFIXES",
+]
 
 SUPPORTED_SUFFIXES = (".npy", ".npz", ".csv")
 
 
 class DataFileError(ValueError):
     """A data file that cannot be used; the message names the file and the problem."""
+
+
 DEFAULT_SPLIT = (0.8, 0.1, 0.1)
 
 
@@ -38,11 +48,11 @@ class DataSplits:
     train: Tensor
     validation: Tensor
     test: Tensor
-    centres: Optional[Tensor] = None
+    centres: Tensor | None = None
     #: How to rebuild these splits: ``(loader name, sorted keyword items)``.
     #: When set, pickling sends only the recipe and each process rebuilds the
     #: data once (cached), so SCOOP tasks carry bytes, not megabytes.
-    recipe: Optional[tuple] = field(default=None, compare=False, repr=False)
+    recipe: tuple | None = field(default=None, compare=False, repr=False)
 
     def __reduce__(self):
         if self.recipe is None:
@@ -54,10 +64,10 @@ class DataSplits:
         """Width of a row."""
         return int(self.train.shape[1])
 
-    def to(self, device: torch.device | str) -> "DataSplits":
+    def to(self, device: torch.device | str) -> DataSplits:
         """A copy with every tensor on *device* (a pickled copy is rebuilt on the CPU from its recipe)."""
-        move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return DataSplits(move(self.train), move(self.validation), move(self.test), move(self.centres), self.recipe)
+        centres = None if self.centres is None else self.centres.to(device)
+        return DataSplits(self.train.to(device), self.validation.to(device), self.test.to(device), centres, self.recipe)
 
 
 @functools.lru_cache(maxsize=4)
@@ -71,7 +81,7 @@ def binary_clustering(
     n_dim: int = 1000,
     n_clusters: int = 10,
     noise: float = 0.05,
-    seed: Optional[int] = None,
+    seed: int | None = None,
 ) -> DataSplits:
     """The paper's data: noisy copies of random binary cluster centres.
 
@@ -105,12 +115,17 @@ def binary_clustering(
         rows = centres[rng.permutation(labels)]
         flip = rng.random(rows.shape) < noise
         splits.append(torch.from_numpy(np.where(flip, 1.0 - rows, rows).astype(np.float32)))
-    recipe = ("binary_clustering", (("n_clusters", n_clusters), ("n_dim", n_dim), ("n_samples", n_samples),
-                                    ("noise", noise), ("seed", seed)))
-    return DataSplits(*splits, centres=torch.from_numpy(centres), recipe=recipe if seed is not None else None)
+    recipe = (
+        "binary_clustering",
+        (("n_clusters", n_clusters), ("n_dim", n_dim), ("n_samples", n_samples), ("noise", noise), ("seed", seed)),
+    )
+    train, validation, test = splits
+    return DataSplits(
+        train, validation, test, centres=torch.from_numpy(centres), recipe=recipe if seed is not None else None
+    )
 
 
-def as_matrix(values: Union[Tensor, np.ndarray], source: str = "data") -> Tensor:
+def as_matrix(values: Tensor | np.ndarray, source: str = "data") -> Tensor:
     """Validate a data matrix and return it as a float32 tensor.
 
     Refuses (``ValueError`` naming *source*) anything that is not 2-D, has no
@@ -153,10 +168,10 @@ def _check_split(split: Sequence[float]) -> tuple[float, float, float]:
         raise ValueError(f"split fractions must be finite and non-negative, got {split!r}")
     if abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"split fractions must sum to 1, got {split!r} (sum {sum(fractions):g})")
-    return fractions  # type: ignore[return-value]
+    return fractions[0], fractions[1], fractions[2]
 
 
-def split_rows(matrix: Tensor, split: Sequence[float], seed: Optional[int], source: str) -> DataSplits:
+def split_rows(matrix: Tensor, split: Sequence[float], seed: int | None, source: str) -> DataSplits:
     """Shuffle rows with *seed* and cut them into train, validation and test."""
     fractions = _check_split(split)
     n = matrix.shape[0]
@@ -190,7 +205,7 @@ def _read_csv(path: Path) -> np.ndarray:
         raise DataFileError(f"{path}: the CSV holds non-numeric values ({error})") from None
 
 
-def _read_npz(path: Path, key: Optional[str]) -> np.ndarray:
+def _read_npz(path: Path, key: str | None) -> np.ndarray:
     with np.load(path, allow_pickle=False) as archive:
         names = list(archive.files)
         if key is None:
@@ -203,10 +218,10 @@ def _read_npz(path: Path, key: Optional[str]) -> np.ndarray:
 
 
 def load(
-    path: Union[str, Path],
+    path: str | Path,
     split: Sequence[float] = DEFAULT_SPLIT,
-    seed: Optional[int] = 0,
-    key: Optional[str] = None,
+    seed: int | None = 0,
+    key: str | None = None,
 ) -> DataSplits:
     """Load a matrix of values in [0, 1] from ``.npy``, ``.npz`` or ``.csv`` and split it.
 
@@ -240,7 +255,7 @@ def load(
     return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)
 
 
-def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0) -> DataSplits:
+def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: int | None = 0) -> DataSplits:
     """scikit-learn's 8×8 handwritten digits (1797 rows, 64 columns) scaled to [0, 1].
 
     Needs the ``digits`` extra: ``pip install "deap_nnprune[digits]"``.
@@ -254,8 +269,9 @@ def digits(split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0) -> D
     return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)
 
 
-def mnist1d(n_samples: int = 5000, split: Sequence[float] = DEFAULT_SPLIT, seed: Optional[int] = 0,
-            generator_seed: int = 42) -> DataSplits:
+def mnist1d(
+    n_samples: int = 5000, split: Sequence[float] = DEFAULT_SPLIT, seed: int | None = 0, generator_seed: int = 42
+) -> DataSplits:
     """MNIST-1D signals (Greydanus 2020), generated offline, scaled to [0, 1]: 40 columns, no labels.
 
     ``mnist1d.data.make_dataset`` builds ``n_samples`` signals of the 10
@@ -281,9 +297,16 @@ def mnist1d(n_samples: int = 5000, split: Sequence[float] = DEFAULT_SPLIT, seed:
     low, high = signals.min(), signals.max()
     matrix = ((signals - low) / (high - low)).astype(np.float32)
     splits = split_rows(as_matrix(matrix, source="mnist1d"), split, seed, "mnist1d")
-    recipe = ("mnist1d", (("generator_seed", generator_seed), ("n_samples", n_samples), ("seed", seed),
-                          ("split", tuple(split))))
+    recipe = (
+        "mnist1d",
+        (("generator_seed", generator_seed), ("n_samples", n_samples), ("seed", seed), ("split", tuple(split))),
+    )
     return DataSplits(splits.train, splits.validation, splits.test, recipe=recipe if seed is not None else None)
 
 
-_LOADERS = {"binary_clustering": binary_clustering, "load": load, "digits": digits, "mnist1d": mnist1d}
+_LOADERS: dict[str, Callable[..., DataSplits]] = {
+    "binary_clustering": binary_clustering,
+    "load": load,
+    "digits": digits,
+    "mnist1d": mnist1d,
+}

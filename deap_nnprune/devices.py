@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 import torch
 
 __all__ = ["resolve_device"]
 
-DeviceLike = Union[str, torch.device, None]
+DeviceLike = str | torch.device | None
 
 
 def resolve_device(device: DeviceLike = None) -> torch.device:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -21,9 +22,7 @@ class NonFiniteOutputWarning(RuntimeWarning):
     """A network produced NaN or inf; its fitness is set to ``inf``."""
 
 
-def check_data(
-    data: Tensor, width: Optional[int], argument: str = "data", what: str = "network input width"
-) -> Tensor:
+def check_data(data: Tensor, width: int | None, argument: str = "data", what: str = "network input width") -> Tensor:
     """Refuse data that is not a non-empty, finite 2-D tensor of the network's width (``None``: any)."""
     if not isinstance(data, Tensor):
         hint = "; pass one split, e.g. data.train" if hasattr(data, "train") else ""
@@ -68,19 +67,23 @@ def _placed(modules: Sequence[nn.Module], device: DeviceLike) -> Iterator[torch.
 
 
 @torch.no_grad()
-def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_size: Optional[int]) -> float:
+def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_size: int | None) -> float:
     total = torch.zeros((), dtype=torch.float64, device=data.device)
     step = data.shape[0] if batch_size is None else batch_size
     for start in range(0, data.shape[0], step):
-        batch = data[start:start + step]
+        batch = data[start : start + step]
         output = forward(batch)
         if output.shape != batch.shape:
-            raise ValueError(f"the network maps rows of width {batch.shape[1]} to shape {tuple(output.shape[1:])}; "
-                             "a reconstruction must have the input's width")
+            raise ValueError(
+                f"the network maps rows of width {batch.shape[1]} to shape {tuple(output.shape[1:])}; "
+                "a reconstruction must have the input's width"
+            )
         total += (output - batch).abs().sum(dtype=torch.float64)
     value = total.item() / data.numel()
     if not math.isfinite(value):
-        warnings.warn("network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=2)
+        warnings.warn(
+            "network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=2
+        )
         return math.inf
     return value
 
@@ -88,7 +91,7 @@ def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_siz
 def evaluate_l1(
     individual: nn.Module,
     data: Tensor,
-    batch_size: Optional[int] = None,
+    batch_size: int | None = None,
     device: DeviceLike = None,
 ) -> tuple[float]:
     """Mean absolute reconstruction error of an autoencoder, as a DEAP fitness tuple.
@@ -111,8 +114,10 @@ def evaluate_l1(
     check_data(data, getattr(individual, "in_features", None))
     out_features = getattr(individual, "out_features", None)
     if out_features is not None and out_features != data.shape[1]:
-        raise ValueError(f"individual output width {out_features} does not match data width {data.shape[1]}: "
-                         "evaluate_l1 scores reconstructions")
+        raise ValueError(
+            f"individual output width {out_features} does not match data width {data.shape[1]}: "
+            "evaluate_l1 scores reconstructions"
+        )
     if batch_size is not None:
         check_int("batch_size", batch_size, minimum=1)
     with _placed([individual], device) as target:
@@ -124,7 +129,7 @@ def evaluate_pair(
     encoder: nn.Module,
     decoder: nn.Module,
     data: Tensor,
-    batch_size: Optional[int] = None,
+    batch_size: int | None = None,
     device: DeviceLike = None,
 ) -> tuple[float]:
     """L1 of ``decoder(encoder(x))`` for an encoder and decoder bred separately.
@@ -142,7 +147,8 @@ def evaluate_pair(
         raise ValueError(
             f"encoder output width {encoder.out_features} does not match decoder input width {decoder.in_features}"
         )
-    check_data(data, encoder.in_features, what="encoder input width")
+    width: Any = encoder.in_features  # an int on every masked network (checked by _check_module)
+    check_data(data, width, what="encoder input width")
     if decoder.out_features != data.shape[1]:
         raise ValueError(f"decoder output width {decoder.out_features} does not match data width {data.shape[1]}")
     if batch_size is not None:
@@ -155,7 +161,7 @@ def evaluate_pair(
 def evaluate_l1_capacity(
     individual: nn.Module,
     data: Tensor,
-    batch_size: Optional[int] = None,
+    batch_size: int | None = None,
     device: DeviceLike = None,
 ) -> tuple[float, float]:
     """``(L1, capacity)``: the two objectives of a pruning trade-off (e.g. NSGA-II).

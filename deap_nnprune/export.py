@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,8 +43,13 @@ __all__ = ["to_torch_prune", "from_torch_prune", "to_onnx"]
 
 @torch.no_grad()
 def _linear(layer: MaskedLinear) -> nn.Linear:
-    linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None,
-                       device=layer.weight.device, dtype=layer.weight.dtype)
+    linear = nn.Linear(
+        layer.in_features,
+        layer.out_features,
+        bias=layer.bias is not None,
+        device=layer.weight.device,
+        dtype=layer.weight.dtype,
+    )
     for name, _ in layer._maskable():
         getattr(linear, name).copy_(layer.effective(name))
         prune.custom_from_mask(linear, name, layer.alive(name).to(layer.weight.dtype))
@@ -84,16 +89,21 @@ def _activation_class(module: nn.Module, where: str) -> type:
     except TypeError:
         fresh = None
     if fresh is None or repr(fresh) != repr(module) or any(True for _ in module.parameters()):
-        raise ValueError(f"from_torch_prune: {where} is {module!r}; only activations built with no arguments "
-                         "(e.g. nn.ReLU(), nn.Sigmoid()) can be carried over")
+        raise ValueError(
+            f"from_torch_prune: {where} is {module!r}; only activations built with no arguments "
+            "(e.g. nn.ReLU(), nn.Sigmoid()) can be carried over"
+        )
     return cls
 
 
 def _mlp_from(sequential: nn.Module, where: str, cls: type) -> MaskedMLP:
     if not isinstance(sequential, nn.Sequential):
-        raise TypeError(f"from_torch_prune: {where} must be an nn.Sequential of nn.Linear and activations, "
-                        f"got {type(sequential).__name__}")
-    linears, activations = [], []
+        raise TypeError(
+            f"from_torch_prune: {where} must be an nn.Sequential of nn.Linear and activations, "
+            f"got {type(sequential).__name__}"
+        )
+    linears: list[nn.Linear] = []
+    activations: list[type[nn.Module] | None] = []  # the class after each Linear (None: no activation)
     for i, module in enumerate(sequential):
         if isinstance(module, nn.Linear):
             linears.append(module)
@@ -101,19 +111,25 @@ def _mlp_from(sequential: nn.Module, where: str, cls: type) -> MaskedMLP:
         elif linears and activations[-1] is None:
             activations[-1] = _activation_class(module, f"{where}[{i}]")
         else:
-            raise ValueError(f"from_torch_prune: {where}[{i}] ({type(module).__name__}) does not follow an nn.Linear; "
-                             "expected Linear, activation, Linear, ...")
+            raise ValueError(
+                f"from_torch_prune: {where}[{i}] ({type(module).__name__}) does not follow an nn.Linear; "
+                "expected Linear, activation, Linear, ..."
+            )
     if not linears:
         raise ValueError(f"from_torch_prune: {where} has no nn.Linear layer")
     hidden = {a or nn.Identity for a in activations[:-1]}
     if len(hidden) > 1:
-        raise ValueError(f"from_torch_prune: {where} mixes hidden activations {sorted(a.__name__ for a in hidden)}; "
-                         "a MaskedMLP has one hidden activation")
+        raise ValueError(
+            f"from_torch_prune: {where} mixes hidden activations {sorted(a.__name__ for a in hidden)}; "
+            "a MaskedMLP has one hidden activation"
+        )
     sizes = (linears[0].in_features, *(linear.out_features for linear in linears))
     for i, (a, b) in enumerate(zip(linears[:-1], linears[1:])):
         if a.out_features != b.in_features:
-            raise ValueError(f"from_torch_prune: {where} layer {i} gives {a.out_features} outputs to a layer of "
-                             f"{b.in_features} inputs")
+            raise ValueError(
+                f"from_torch_prune: {where} layer {i} gives {a.out_features} outputs to a layer of "
+                f"{b.in_features} inputs"
+            )
     mlp = cls(sizes, hidden.pop() if hidden else nn.ReLU, activations[-1], bias=linears[0].bias is not None)
     with torch.no_grad():
         for ours, theirs in zip(mlp.layers, linears):
@@ -126,7 +142,7 @@ def _mlp_from(sequential: nn.Module, where: str, cls: type) -> MaskedMLP:
     return mlp
 
 
-def from_torch_prune(module: nn.Module, cls: Optional[type] = None) -> nn.Module:
+def from_torch_prune(module: nn.Module, cls: type | None = None) -> nn.Module:
     """A masked individual from plain torch layers, pruned with ``torch.nn.utils.prune`` or not.
 
     *module* is an ``nn.Sequential`` of ``nn.Linear`` layers and
@@ -139,13 +155,14 @@ def from_torch_prune(module: nn.Module, cls: Optional[type] = None) -> nn.Module
     the module.
     """
     if hasattr(module, "encoder") and hasattr(module, "decoder"):
-        encoder = _mlp_from(module.encoder, "encoder", MaskedMLP)
-        decoder = _mlp_from(module.decoder, "decoder", MaskedMLP)
+        halves: Any = module  # any module with encoder and decoder submodules
+        encoder = _mlp_from(halves.encoder, "encoder", MaskedMLP)
+        decoder = _mlp_from(halves.decoder, "decoder", MaskedMLP)
         return (cls or MaskedAutoencoder)(encoder, decoder)
     return _mlp_from(module, "module", cls or MaskedMLP)
 
 
-def to_onnx(model: nn.Module, path: Union[str, Path], opset: int = 17) -> Path:
+def to_onnx(model: nn.Module, path: str | Path, opset: int = 17) -> Path:
     """Write *model* as ONNX to *path*: a masked network is compacted first, so the file is really smaller.
 
     *model* is a :class:`MaskedAutoencoder` or :class:`MaskedMLP` (compacted
@@ -164,8 +181,15 @@ def to_onnx(model: nn.Module, path: Union[str, Path], opset: int = 17) -> Path:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter needs no onnxscript
-        torch.onnx.export(model.cpu().eval(), (example,), buffer, input_names=["x"], output_names=["reconstruction"],
-                          dynamic_axes={"x": {0: "batch"}, "reconstruction": {0: "batch"}}, opset_version=opset,
-                          dynamo=False)
+        torch.onnx.export(
+            model.cpu().eval(),
+            (example,),
+            buffer,  # type: ignore[arg-type]  # torch.onnx.export writes to a file-like object too (documented)
+            input_names=["x"],
+            output_names=["reconstruction"],
+            dynamic_axes={"x": {0: "batch"}, "reconstruction": {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
+        )
     atomic_write_bytes(path, buffer.getvalue())
     return path

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -45,8 +45,14 @@ ActivationFactory = Callable[[], nn.Module]
 
 #: Activations by the name a configuration uses (``network.activation = "tanh"``).
 ACTIVATIONS: dict[str, ActivationFactory] = {
-    "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "identity": nn.Identity,
-    "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "softplus": nn.Softplus,
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "softplus": nn.Softplus,
 }
 
 
@@ -82,6 +88,16 @@ class MaskedLinear(nn.Linear):
     True
     """
 
+    # The buffers registered in __init__ (biasless layers have no bias_* buffers).
+    weight_mask: Tensor
+    weight_exp_avg: Tensor
+    weight_exp_avg_sq: Tensor
+    bias_mask: Tensor
+    bias_exp_avg: Tensor
+    bias_exp_avg_sq: Tensor
+    adam_step: Tensor
+    persistent_masks: bool
+
     def __init__(
         self,
         in_features: int,
@@ -103,7 +119,7 @@ class MaskedLinear(nn.Linear):
             self.register_buffer(f"{name}_exp_avg_sq", torch.zeros_like(param))
         self.register_buffer("adam_step", torch.zeros((), dtype=torch.int64, device=self.weight.device))
 
-    def _maskable(self) -> list[tuple[str, nn.Parameter]]:
+    def _maskable(self) -> list[tuple[str, Tensor]]:
         return [(n, p) for n, p in (("weight", self.weight), ("bias", self.bias)) if p is not None]
 
     def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
@@ -156,13 +172,12 @@ class MaskedLinear(nn.Linear):
         return f"{super().extra_repr()}, alive={alive}/{total}{mode}"
 
 
-def _make_activation(factory: Optional[ActivationFactory], argument: str) -> nn.Module:
+def _make_activation(factory: ActivationFactory | None, argument: str) -> nn.Module:
     if factory is None:
         return nn.Identity()
     if isinstance(factory, nn.Module):
         raise TypeError(
-            f"{argument} must be a class or zero-argument factory such as torch.nn.ReLU, "
-            f"not an instance ({factory!r})"
+            f"{argument} must be a class or zero-argument factory such as torch.nn.ReLU, not an instance ({factory!r})"
         )
     if not callable(factory):
         raise TypeError(f"{argument} must be callable, got {factory!r}")
@@ -198,11 +213,17 @@ class MaskedMLP(nn.Module):
     torch.Size([5, 2])
     """
 
+    # At run time ``layers`` and ``activations`` are nn.ModuleLists; typed here by what they hold.
+    layers: list[MaskedLinear]
+    activations: list[nn.Module]
+    learning_rate: float
+    pruned_count: int
+
     def __init__(
         self,
         sizes: Sequence[int],
-        activation: Optional[ActivationFactory] = nn.ReLU,
-        output_activation: Optional[ActivationFactory] = None,
+        activation: ActivationFactory | None = nn.ReLU,
+        output_activation: ActivationFactory | None = None,
         *,
         bias: bool = True,
         learning_rate: float = DEFAULT_LEARNING_RATE,
@@ -219,12 +240,11 @@ class MaskedMLP(nn.Module):
         #: The paper authors' pruned-parameter counter (see :func:`deap_nnprune.paper_capacity`): the dead
         #: entries counted right after this network's last prune, copied on clone, never recounted.
         self.pruned_count = 0
-        self.layers = nn.ModuleList(
-            MaskedLinear(a, b, bias=bias, persistent_masks=persistent_masks)
-            for a, b in zip(sizes[:-1], sizes[1:])
+        self.layers = nn.ModuleList(  # type: ignore[assignment]  # a ModuleList of MaskedLinear
+            MaskedLinear(a, b, bias=bias, persistent_masks=persistent_masks) for a, b in zip(sizes[:-1], sizes[1:])
         )
         n_hidden = len(self.layers) - 1
-        self.activations = nn.ModuleList(
+        self.activations = nn.ModuleList(  # type: ignore[assignment]  # a ModuleList of activations
             [_make_activation(activation, "activation") for _ in range(n_hidden)]
             + [_make_activation(output_activation, "output_activation")]
         )
@@ -275,7 +295,7 @@ class MaskedMLP(nn.Module):
         part: str = "encoder",
         rng: np.random.Generator | None = None,
         **overrides,
-    ) -> "MaskedMLP":
+    ) -> MaskedMLP:
         """Build the encoder or decoder of a named preset (see :data:`PRESETS`).
 
         Returns an instance of *cls*, so ``creator.Encoder.from_preset(...)``
@@ -320,19 +340,20 @@ class MaskedAutoencoder(EncoderDecoder):
     torch.Size([4, 10])
     """
 
+    encoder: MaskedMLP
+    decoder: MaskedMLP
+
     def __init__(self, encoder: MaskedMLP, decoder: MaskedMLP) -> None:
         for argument, half in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(half, MaskedMLP):
                 raise TypeError(f"{argument} must be a MaskedMLP, got {type(half).__name__}")
         if encoder.out_features != decoder.in_features:
             raise ValueError(
-                f"encoder output width {encoder.out_features} does not match "
-                f"decoder input width {decoder.in_features}"
+                f"encoder output width {encoder.out_features} does not match decoder input width {decoder.in_features}"
             )
         if decoder.out_features != encoder.in_features:
             raise ValueError(
-                f"decoder output width {decoder.out_features} does not match "
-                f"encoder input width {encoder.in_features}"
+                f"decoder output width {decoder.out_features} does not match encoder input width {encoder.in_features}"
             )
         super().__init__(encoder, decoder)
 
@@ -366,7 +387,7 @@ class MaskedAutoencoder(EncoderDecoder):
         n_dim: int,
         rng: np.random.Generator | None = None,
         **overrides,
-    ) -> "MaskedAutoencoder":
+    ) -> MaskedAutoencoder:
         """Build a preset autoencoder (see :data:`PRESETS`) for ``n_dim`` inputs.
 
         Keyword overrides replace preset fields: ``hidden``, ``latent``,

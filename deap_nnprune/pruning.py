@@ -54,8 +54,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from numbers import Integral, Real
-from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -63,9 +63,9 @@ from torch import Tensor, nn
 
 from ._masking import apply_keep, maskable_entries, masked_layers
 from ._rng import as_generator
-from ._validation import check_float, check_int
-from .capacity import capacity, record_pruned
+from ._validation import check_choice, check_float, check_int
 from .activations import _input_width, _moments_by_layer, _outputs_by_layer
+from .capacity import capacity, record_pruned
 from .evaluation import check_data
 from .network import MaskedLinear
 
@@ -79,6 +79,9 @@ __all__ = [
     "validate_amount",
     "mut_prune_random",
     "mut_prune_magnitude",
+    "mut_prune_gradual",
+    "gradual_sparsity",
+    "MAGNITUDE_SCOPES",
     "mut_prune_variance",
     "mut_prune_conjunctive",
 ]
@@ -142,7 +145,7 @@ def prune_candidates(layer: MaskedLinear, name: str) -> np.ndarray:
     return np.arange(getattr(layer, name).numel())
 
 
-def neurons_alive(layer: MaskedLinear, decision: Optional[Decision] = None) -> np.ndarray:
+def neurons_alive(layer: MaskedLinear, decision: Decision | None = None) -> np.ndarray:
     """Boolean per output unit: any alive incoming weight or bias (after *decision*, if given).
 
     >>> from deap_nnprune import MaskedLinear
@@ -214,8 +217,10 @@ def _checked(layer: MaskedLinear, index: int, decision, decide) -> Decision:
             raise ValueError(f"{where} names entry {name!r}; the layer has {sorted(entries)}")
         keep = keep.detach().cpu().numpy() if isinstance(keep, Tensor) else np.asarray(keep)
         if keep.dtype != bool or keep.shape != tuple(entries[name].shape):
-            raise ValueError(f"{where}: keep[{name!r}] must be a boolean array of shape "
-                             f"{tuple(entries[name].shape)}, got {keep.dtype} {keep.shape}")
+            raise ValueError(
+                f"{where}: keep[{name!r}] must be a boolean array of shape "
+                f"{tuple(entries[name].shape)}, got {keep.dtype} {keep.shape}"
+            )
         checked[name] = keep.copy()
     return checked
 
@@ -226,7 +231,7 @@ def prune_by(
     *,
     min_alive: int = 1,
     min_capacity: float = 0.0,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> tuple[nn.Module]:
     """Prune *individual* with a rule that only decides: the seam every pruning operator uses.
 
@@ -275,7 +280,7 @@ def mut_prune_random(
     individual: nn.Module,
     amount: int | float = 0.1,
     min_alive: int = 1,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
     *,
     min_capacity: float = 0.0,
 ) -> tuple[nn.Module]:
@@ -319,8 +324,13 @@ def mut_prune_random(
     0.5
     """
     _check_amount(amount)
-    return prune_by(individual, functools.partial(decide_random, amount=amount), min_alive=min_alive,
-                    min_capacity=min_capacity, rng=rng)
+    return prune_by(
+        individual,
+        functools.partial(decide_random, amount=amount),
+        min_alive=min_alive,
+        min_capacity=min_capacity,
+        rng=rng,
+    )
 
 
 def decide_random(layer: MaskedLinear, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
@@ -338,16 +348,22 @@ def mut_prune_magnitude(
     individual: nn.Module,
     amount: int | float = 0.1,
     min_alive: int = 1,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
     *,
     min_capacity: float = 0.0,
+    scope: str = "layer",
 ) -> tuple[nn.Module]:
-    """Prune the alive entries with the smallest absolute value, per layer: the classic baseline.
+    """Prune the alive entries with the smallest absolute value: the classic baseline.
 
-    Weights and biases are ranked separately; of each, :func:`validate_amount`
-    entries with the smallest ``|value|`` die (ties: lowest flat index
-    first); in the regrowth compatibility mode all entries are ranked, as
-    ``torch.nn.utils.prune.l1_unstructured`` does. Deterministic: *rng* is accepted, and ignored, so that every
+    ``scope="layer"`` (default): weights and biases of each layer are ranked
+    separately; of each, :func:`validate_amount` entries with the smallest
+    ``|value|`` die (ties: lowest flat index first); in the regrowth
+    compatibility mode all entries are ranked, as
+    ``torch.nn.utils.prune.l1_unstructured`` does. ``scope="global"``: the
+    weights of all layers are ranked together and *amount* is counted over
+    all of them, as ``torch.nn.utils.prune.global_unstructured`` does with
+    ``L1Unstructured`` (biases are not pruned), so layers lose different
+    fractions. Deterministic: *rng* is accepted, and ignored, so that every
     pruning operator can be called the same way by the algorithms.
     ``amount``, ``min_alive`` and ``min_capacity`` are as in
     :func:`mut_prune_random`.
@@ -361,8 +377,106 @@ def mut_prune_magnitude(
     [[1.0, 0.0, 1.0, 0.0]]
     """
     _check_amount(amount)
-    return prune_by(individual, functools.partial(decide_magnitude, amount=amount), min_alive=min_alive,
-                    min_capacity=min_capacity, rng=rng)
+    check_choice("scope", scope, MAGNITUDE_SCOPES)
+    if scope == "layer":
+        decide: Callable[[MaskedLinear, np.random.Generator], Decision] = functools.partial(
+            decide_magnitude, amount=amount
+        )
+    else:
+        if at_floor(individual, min_capacity):
+            return (individual,)
+        count = validate_amount(
+            amount, sum(prune_candidates(layer, "weight").size for layer in masked_layers(individual))
+        )
+        decide = functools.partial(decide_listed, doomed=_smallest_weights(individual, count))
+    return prune_by(individual, decide, min_alive=min_alive, min_capacity=min_capacity, rng=rng)
+
+
+#: ``layer``: rank each layer's weights and biases apart; ``global``: rank all weights together.
+MAGNITUDE_SCOPES = ("layer", "global")
+
+
+def _smallest_weights(individual: nn.Module, count: int) -> dict[int, np.ndarray]:
+    """The *count* candidate weights of smallest ``|value|`` over all layers: flat indices per ``id(layer)``.
+
+    Ties go to the earlier layer, then the lower flat index (a stable sort).
+    """
+    layers = masked_layers(individual)
+    candidates = [prune_candidates(layer, "weight") for layer in layers]
+    values = np.concatenate(
+        [np.abs(layer.weight.detach().cpu().double().numpy().reshape(-1)[c]) for layer, c in zip(layers, candidates)]
+    )
+    owner = np.concatenate([np.full(c.size, i) for i, c in enumerate(candidates)])
+    flat = np.concatenate(candidates)
+    chosen = np.argsort(values, kind="stable")[:count]
+    return {id(layer): flat[chosen[owner[chosen] == i]] for i, layer in enumerate(layers)}
+
+
+def decide_listed(layer: MaskedLinear, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:
+    """Kill the weights ``doomed[id(layer)]`` (flat indices) of each layer (rng unused)."""
+    return {"weight": keep_all_but(tuple(layer.weight.shape), doomed.get(id(layer), np.array([], dtype=int)))}
+
+
+def gradual_sparsity(
+    step: int, total_steps: int, final_capacity: float, start: float = 0.0, end: float = 0.75
+) -> float:
+    """Zhu & Gupta (2017)'s cubic schedule: the fraction of weights pruned after *step* of *total_steps*.
+
+    ``s(t) = s_f (1 - (1 - p)^3)`` with ``s_f = 1 - final_capacity`` and
+    ``p`` the progress from ``start`` to ``end`` (fractions of the run),
+    clipped to [0, 1]: nothing before *start*, the final sparsity from *end*
+    on, fast pruning early and slow near the end.
+
+    >>> gradual_sparsity(0, 100, 0.5), gradual_sparsity(75, 100, 0.5), round(gradual_sparsity(25, 100, 0.5), 4)
+    (0.0, 0.5, 0.3519)
+    """
+    first, last = start * total_steps, end * total_steps
+    progress = 1.0 if last <= first else min(max((step - first) / (last - first), 0.0), 1.0)
+    return (1.0 - final_capacity) * (1.0 - (1.0 - progress) ** 3)
+
+
+def mut_prune_gradual(
+    individual: nn.Module,
+    final_capacity: float = 0.5,
+    total_steps: int = 1,
+    min_alive: int = 1,
+    rng: np.random.Generator | None = None,
+    *,
+    min_capacity: float = 0.0,
+    start: float = 0.0,
+    end: float = 0.75,
+) -> tuple[nn.Module]:
+    """Gradual magnitude pruning (Zhu & Gupta 2017): the standard non-evolutionary way to a sparse net.
+
+    Reads how far training is from the network's own Adam step count
+    (``adam_step`` of its first layer) and prunes, by global weight
+    magnitude (:func:`mut_prune_magnitude` with ``scope="global"``), just
+    enough alive weights for the pruned fraction of all weights to reach
+    :func:`gradual_sparsity` at this step. Call it after every training
+    epoch (schedule probability 1): early calls prune fast, later ones
+    slowly, and from ``end`` on the network stays at ``final_capacity`` of
+    its weights. Biases are not pruned. Needs persistent masks (regrown
+    weights would undo the schedule).
+
+    >>> from deap_nnprune import MaskedMLP
+    >>> net = MaskedMLP((10, 10))
+    >>> _ = net.layers[0].adam_step.fill_(75)
+    >>> _ = mut_prune_gradual(net, final_capacity=0.5, total_steps=100)
+    >>> int(net.layers[0].weight_mask.sum())
+    50
+    """
+    final_capacity = check_float("final_capacity", final_capacity, low=0.0, high=1.0)
+    total_steps = check_int("total_steps", total_steps, minimum=1)
+    start = check_float("start", start, low=0.0, high=1.0)
+    end = check_float("end", end, low=0.0, high=1.0)
+    layers = masked_layers(individual)
+    if not all(layer.persistent_masks for layer in layers):
+        raise ValueError("mut_prune_gradual needs persistent masks (persistent_masks=True)")
+    total = sum(layer.weight.numel() for layer in layers)
+    alive = sum(int(layer.weight_mask.sum()) for layer in layers)
+    target_dead = round(gradual_sparsity(int(layers[0].adam_step), total_steps, final_capacity, start, end) * total)
+    count = max(0, target_dead - (total - alive))
+    return mut_prune_magnitude(individual, count, min_alive, rng, min_capacity=min_capacity, scope="global")
 
 
 def decide_magnitude(layer: MaskedLinear, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
@@ -377,7 +491,7 @@ def decide_magnitude(layer: MaskedLinear, rng: np.random.Generator, amount: int 
     return decision
 
 
-def _min_max(values: np.ndarray) -> Optional[np.ndarray]:
+def _min_max(values: np.ndarray) -> np.ndarray | None:
     """*values* min–max normalised to [0, 1] in float64; ``None`` when max = min or not finite."""
     values = values.astype(np.float64)
     low = values.min()
@@ -390,9 +504,9 @@ def _min_max(values: np.ndarray) -> Optional[np.ndarray]:
 def mut_prune_variance(
     individual: nn.Module,
     data: Tensor,
-    batch_size: Optional[int] = None,
+    batch_size: int | None = None,
     min_alive: int = 1,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
     *,
     min_capacity: float = 0.0,
 ) -> tuple[nn.Module]:
@@ -435,8 +549,13 @@ def mut_prune_variance(
     if at_floor(individual, min_capacity):  # before the pass over the data
         return (individual,)
     survive = {id(layer): _survival(moments) for layer, moments in _moments_by_layer(individual, data, batch_size)}
-    return prune_by(individual, functools.partial(decide_by_survival, survive=survive), min_alive=min_alive,
-                    min_capacity=min_capacity, rng=rng)
+    return prune_by(
+        individual,
+        functools.partial(decide_by_survival, survive=survive),
+        min_alive=min_alive,
+        min_capacity=min_capacity,
+        rng=rng,
+    )
 
 
 def _survival(moments) -> np.ndarray:
@@ -471,7 +590,7 @@ def mut_prune_conjunctive(
     threshold: float = 0.1,
     n_cases: int = 100,
     min_alive: int = 1,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
     *,
     min_capacity: float = 0.0,
 ) -> tuple[nn.Module]:
@@ -534,8 +653,13 @@ def mut_prune_conjunctive(
     for layer, outputs in _outputs_by_layer(individual, cases):
         candidates = neurons_alive(layer) if layer.persistent_masks else np.ones(layer.out_features, dtype=bool)
         doomed[id(layer)] = _lexicase_survivors(outputs.cpu().numpy(), candidates, threshold)
-    return prune_by(individual, functools.partial(decide_neurons, doomed=doomed), min_alive=min_alive,
-                    min_capacity=min_capacity, rng=rng)
+    return prune_by(
+        individual,
+        functools.partial(decide_neurons, doomed=doomed),
+        min_alive=min_alive,
+        min_capacity=min_capacity,
+        rng=rng,
+    )
 
 
 def decide_neurons(layer: MaskedLinear, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:

@@ -12,7 +12,7 @@ lookup — nothing global is changed — so a worker process that receives the
 configuration finds the same operators.
 
 >>> sorted(operators())
-['conjunctive', 'magnitude', 'random', 'variance']
+['conjunctive', 'gradual_magnitude', 'magnitude', 'random', 'variance']
 >>> operators()["variance"].base_probability
 0.1
 """
@@ -20,18 +20,34 @@ configuration finds the same operators.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from . import datasets as _datasets
-from .pruning import mut_prune_conjunctive, mut_prune_magnitude, mut_prune_random, mut_prune_variance
+from .pruning import (
+    mut_prune_conjunctive,
+    mut_prune_gradual,
+    mut_prune_magnitude,
+    mut_prune_random,
+    mut_prune_variance,
+)
 
-__all__ = ["OperatorSpec", "DatasetSpec", "PRUNING_PARAMETERS", "BUILTIN_OPERATORS", "BUILTIN_DATASETS",
-           "operators", "datasets", "load_plugin", "PluginError"]
+__all__ = [
+    "OperatorSpec",
+    "DatasetSpec",
+    "PRUNING_PARAMETERS",
+    "BUILTIN_OPERATORS",
+    "BUILTIN_DATASETS",
+    "operators",
+    "datasets",
+    "load_plugin",
+    "PluginError",
+]
 
 #: Settings of the ``pruning`` section an operator may take (besides ``min_alive`` and ``min_capacity``).
-PRUNING_PARAMETERS = ("amount", "threshold", "n_cases")
+PRUNING_PARAMETERS = ("amount", "threshold", "n_cases", "scope", "final_capacity")
 
 
 class PluginError(ValueError):
@@ -48,7 +64,10 @@ class OperatorSpec:
     its probability at schedule value 1 when ``pruning.p`` is unset;
     *needs_data* says it takes the training rows as ``data`` (the algorithms
     pass each cell's); *parameters* are the ``pruning`` settings it takes,
-    from :data:`PRUNING_PARAMETERS`.
+    from :data:`PRUNING_PARAMETERS`; *needs_run_length* makes the toolbox
+    bind ``total_steps``, the Adam steps of the whole run (a schedule such as
+    gradual magnitude pruning reads its progress from the network's step
+    count).
     """
 
     name: str
@@ -56,6 +75,7 @@ class OperatorSpec:
     base_probability: float = 0.5
     needs_data: bool = False
     parameters: tuple[str, ...] = ()
+    needs_run_length: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or self.name == "none":
@@ -63,12 +83,14 @@ class OperatorSpec:
         if not callable(self.function):
             raise PluginError(f"operator {self.name!r}: function is not callable ({self.function!r})")
         if not 0.0 <= float(self.base_probability) <= 1.0:
-            raise PluginError(f"operator {self.name!r}: base_probability must be in [0, 1], "
-                              f"got {self.base_probability!r}")
+            raise PluginError(
+                f"operator {self.name!r}: base_probability must be in [0, 1], got {self.base_probability!r}"
+            )
         unknown = [p for p in self.parameters if p not in PRUNING_PARAMETERS]
         if unknown:
-            raise PluginError(f"operator {self.name!r}: unknown parameter(s) {unknown}; "
-                              f"choose from {list(PRUNING_PARAMETERS)}")
+            raise PluginError(
+                f"operator {self.name!r}: unknown parameter(s) {unknown}; choose from {list(PRUNING_PARAMETERS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -95,15 +117,17 @@ class DatasetSpec:
 
 BUILTIN_OPERATORS = (
     OperatorSpec("random", mut_prune_random, 0.5, parameters=("amount",)),
-    OperatorSpec("magnitude", mut_prune_magnitude, 0.5, parameters=("amount",)),
+    OperatorSpec("magnitude", mut_prune_magnitude, 0.5, parameters=("amount", "scope")),
+    OperatorSpec("gradual_magnitude", mut_prune_gradual, 1.0, parameters=("final_capacity",), needs_run_length=True),
     OperatorSpec("variance", mut_prune_variance, 0.1, needs_data=True),
     OperatorSpec("conjunctive", mut_prune_conjunctive, 0.5, needs_data=True, parameters=("threshold", "n_cases")),
 )
 
 
 def _binary_clustering(data: Any) -> _datasets.DataSplits:
-    return _datasets.binary_clustering(n_samples=data.n_samples, n_dim=data.n_dim, n_clusters=data.n_clusters,
-                                       noise=data.noise, seed=data.seed)
+    return _datasets.binary_clustering(
+        n_samples=data.n_samples, n_dim=data.n_dim, n_clusters=data.n_clusters, noise=data.noise, seed=data.seed
+    )
 
 
 def _digits(data: Any) -> _datasets.DataSplits:
@@ -135,17 +159,20 @@ def load_plugin(name: str) -> ModuleType:
         raise PluginError(f"plugin {name!r} cannot be imported: {type(error).__name__}: {error}") from None
 
 
-def _table(kind: str, builtins: Sequence, spec_type: type, plugins: Sequence[str]) -> dict:
-    table = {spec.name: spec for spec in builtins}
+def _table(kind: str, builtins: Sequence[Any], spec_type: type, plugins: Sequence[str]) -> dict[str, Any]:
+    table: dict[str, Any] = {spec.name: spec for spec in builtins}
     for plugin in plugins:
-        declared = getattr(load_plugin(plugin), kind, ())
-        for spec in declared:
-            if not isinstance(spec, spec_type):
-                raise PluginError(f"plugin {plugin!r}: {kind} must hold {spec_type.__name__} entries, "
-                                  f"got {type(spec).__name__}")
+        declared: Sequence[Any] = getattr(load_plugin(plugin), kind, ())
+        for entry in declared:
+            if not isinstance(entry, spec_type):
+                raise PluginError(
+                    f"plugin {plugin!r}: {kind} must hold {spec_type.__name__} entries, got {type(entry).__name__}"
+                )
+            spec: Any = entry
             if spec.name in table and table[spec.name] != spec:
-                raise PluginError(f"plugin {plugin!r} declares {kind[:-1].lower()} {spec.name!r}, "
-                                  f"which is already taken")
+                raise PluginError(
+                    f"plugin {plugin!r} declares {kind[:-1].lower()} {spec.name!r}, which is already taken"
+                )
             table[spec.name] = spec
     return table
 

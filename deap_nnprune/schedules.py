@@ -13,7 +13,7 @@ conjunctive pruning and 0.1 for variance pruning.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,8 +21,15 @@ from ._rng import as_generator
 from ._validation import check_float, check_int
 
 __all__ = [
-    "fixed", "increase", "decrease", "exponential", "final_n", "population", "prune_after",
-    "SCHEDULES", "Scheduled",
+    "fixed",
+    "increase",
+    "decrease",
+    "exponential",
+    "final_n",
+    "population",
+    "prune_after",
+    "SCHEDULES",
+    "Scheduled",
 ]
 
 
@@ -83,7 +90,7 @@ def final_n(gen: int, ngen: int, p: float = 0.5) -> float:
     return p if 4 * t >= 3 * T else 0.0
 
 
-def population(gen: int, ngen: int, p: float = 0.5, n: Optional[int] = None) -> float:
+def population(gen: int, ngen: int, p: float = 0.5, n: int | None = None) -> float:
     """``p·t/(T·n)`` with ``n`` the size of the population an individual is bred from.
 
     In coevolution that is a cell's neighbourhood (3 on a ring of radius 1),
@@ -94,7 +101,10 @@ def population(gen: int, ngen: int, p: float = 0.5, n: Optional[int] = None) -> 
     0.05
     """
     if n is None:
-        raise TypeError("population schedule needs n, the size of the population bred from (a neighbourhood): register it with n=...")
+        raise TypeError(
+            "population schedule needs n, the size of the population bred from (a neighbourhood): "
+            "register it with n=..."
+        )
     n = check_int("n", n, minimum=1)
     t, T, p = _checked(gen, ngen, p)
     return p * t / (T * n)
@@ -112,8 +122,13 @@ def prune_after(gen: int, ngen: int, p: float = 1.0) -> float:
 
 #: Schedules by name, as the examples and the command line spell them.
 SCHEDULES: dict[str, Callable[..., float]] = {
-    "fixed": fixed, "increase": increase, "decrease": decrease, "exponential": exponential,
-    "final_n": final_n, "population": population, "prune_after": prune_after,
+    "fixed": fixed,
+    "increase": increase,
+    "decrease": decrease,
+    "exponential": exponential,
+    "final_n": final_n,
+    "population": population,
+    "prune_after": prune_after,
 }
 
 
@@ -139,11 +154,13 @@ class Scheduled:
         self.operator = operator
         self.schedule = schedule
 
-    def __call__(self, individual, gen: int, ngen: int, rng: Optional[np.random.Generator] = None, **params):
+    def __call__(self, individual, gen: int, ngen: int, rng: np.random.Generator | None = None, **params):
         rng = as_generator(rng)
         if rng.random() < self.schedule(gen, ngen):
             return self.operator(individual, rng=rng, **params)
         return (individual,)
 
     def __repr__(self) -> str:
-        return f"Scheduled({getattr(self.operator, '__name__', self.operator)!r}, {getattr(self.schedule, '__name__', self.schedule)!r})"
+        operator = getattr(self.operator, "__name__", self.operator)
+        schedule = getattr(self.schedule, "__name__", self.schedule)
+        return f"Scheduled({operator!r}, {schedule!r})"

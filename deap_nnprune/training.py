@@ -17,7 +17,8 @@ agrees with the stacked engine to float rounding only, so choose one per run.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from torch import Tensor, nn
@@ -39,7 +40,7 @@ __all__ = ["mut_train", "mut_train_pair", "mut_learning_rate", "batch_order", "O
 ENGINES = ("stacked", "autograd")
 
 
-def _owner_learning_rates(module: nn.Module, layers: Sequence[MaskedLinear], lr: Optional[float]) -> list[float]:
+def _owner_learning_rates(module: nn.Module, layers: Sequence[MaskedLinear], lr: float | None) -> list[float]:
     """Learning rate of each layer: *lr* if given, else the rate of the MaskedMLP holding it."""
     if lr is not None:
         return [check_float("lr", lr, low=0.0, low_open=True)] * len(layers)
@@ -52,7 +53,7 @@ def _owner_learning_rates(module: nn.Module, layers: Sequence[MaskedLinear], lr:
     return [owners[id(layer)] for layer in layers]
 
 
-def _check_common(data: Tensor, width: int, epochs: int, batch_size: int, steps: Optional[int]) -> None:
+def _check_common(data: Tensor, width: int, epochs: int, batch_size: int, steps: int | None) -> None:
     check_data(data, width)
     check_int("epochs", epochs, minimum=0)
     check_int("batch_size", batch_size, minimum=1)
@@ -60,12 +61,33 @@ def _check_common(data: Tensor, width: int, epochs: int, batch_size: int, steps:
         check_int("steps", steps, minimum=0)
 
 
-def _train_stacked(encoder: MaskedMLP, decoder: MaskedMLP, data: Tensor, lr: Optional[float], rng,
-                   settings: AdamSettings, epochs: int, batch_size: int, steps: Optional[int]) -> None:
+def _train_stacked(
+    encoder: MaskedMLP,
+    decoder: MaskedMLP,
+    data: Tensor,
+    lr: float | None,
+    rng,
+    settings: AdamSettings,
+    epochs: int,
+    batch_size: int,
+    steps: int | None,
+) -> None:
     """One pair through the stacked engine (``K = 1``)."""
-    train_pairs([encoder], [decoder], [data], [as_generator(rng)], epochs, batch_size, lr, settings.betas, steps,
-                weight_decay=settings.weight_decay, optimizer_state=settings.optimizer_state,
-                lr_step_size=settings.lr_step_size, lr_gamma=settings.lr_gamma)
+    train_pairs(
+        [encoder],
+        [decoder],
+        [data],
+        [as_generator(rng)],
+        epochs,
+        batch_size,
+        lr,
+        settings.betas,
+        steps,
+        weight_decay=settings.weight_decay,
+        optimizer_state=settings.optimizer_state,
+        lr_step_size=settings.lr_step_size,
+        lr_gamma=settings.lr_gamma,
+    )
 
 
 def mut_train(
@@ -73,14 +95,14 @@ def mut_train(
     data: Tensor,
     epochs: int = 1,
     batch_size: int = 5,
-    lr: Optional[float] = None,
+    lr: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
-    steps: Optional[int] = None,
-    rng: Optional[np.random.Generator] = None,
+    steps: int | None = None,
+    rng: np.random.Generator | None = None,
     *,
     weight_decay: float = 0.0,
     optimizer_state: str = "persistent",
-    lr_step_size: Optional[int] = None,
+    lr_step_size: int | None = None,
     lr_gamma: float = 0.1,
     engine: str = "stacked",
 ) -> tuple[nn.Module]:
@@ -145,16 +167,16 @@ def mut_train(
         )
     _check_common(data, width, epochs, batch_size, steps)
     check_choice("engine", engine, ENGINES)
-    settings = AdamSettings(betas, weight_decay=weight_decay, optimizer_state=optimizer_state,
-                            lr_step_size=lr_step_size, lr_gamma=lr_gamma)
+    settings = AdamSettings(
+        betas, weight_decay=weight_decay, optimizer_state=optimizer_state, lr_step_size=lr_step_size, lr_gamma=lr_gamma
+    )
     if engine == "stacked":
-        halves = (getattr(individual, "encoder", None), getattr(individual, "decoder", None))
-        if not isinstance(individual, MaskedAutoencoder) or not all(isinstance(h, MaskedMLP) for h in halves):
+        if not isinstance(individual, MaskedAutoencoder):
             raise ValueError(
                 f"engine='stacked' trains a MaskedAutoencoder of MaskedMLP halves, not a "
                 f"{type(individual).__name__}; pass engine='autograd' for other modules"
             )
-        _train_stacked(*halves, data, lr, rng, settings, epochs, batch_size, steps)
+        _train_stacked(individual.encoder, individual.decoder, data, lr, rng, settings, epochs, batch_size, steps)
         return (individual,)
     lrs = _owner_learning_rates(individual, layers, lr)
     batches = batch_order(data.shape[0], batch_size, epochs, steps, as_generator(rng))
@@ -168,14 +190,14 @@ def mut_train_pair(
     data: Tensor,
     epochs: int = 1,
     batch_size: int = 5,
-    lr: Optional[float] = None,
+    lr: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
-    steps: Optional[int] = None,
-    rng: Optional[np.random.Generator] = None,
+    steps: int | None = None,
+    rng: np.random.Generator | None = None,
     *,
     weight_decay: float = 0.0,
     optimizer_state: str = "persistent",
-    lr_step_size: Optional[int] = None,
+    lr_step_size: int | None = None,
     lr_gamma: float = 0.1,
     engine: str = "stacked",
 ) -> tuple[MaskedMLP, MaskedMLP]:
@@ -198,8 +220,9 @@ def mut_train_pair(
     pair = MaskedAutoencoder(encoder, decoder)  # checks the widths
     _check_common(data, encoder.in_features, epochs, batch_size, steps)
     check_choice("engine", engine, ENGINES)
-    settings = AdamSettings(betas, weight_decay=weight_decay, optimizer_state=optimizer_state,
-                            lr_step_size=lr_step_size, lr_gamma=lr_gamma)
+    settings = AdamSettings(
+        betas, weight_decay=weight_decay, optimizer_state=optimizer_state, lr_step_size=lr_step_size, lr_gamma=lr_gamma
+    )
     if engine == "stacked":
         _train_stacked(encoder, decoder, data, lr, rng, settings, epochs, batch_size, steps)
         return encoder, decoder
@@ -215,7 +238,7 @@ def mut_learning_rate(
     sigma: float = 1e-5,
     low: float = 1e-9,
     high: float = 10.0,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> tuple[nn.Module]:
     """Add a Gaussian step to the individual's learning rate and clamp it to ``[low, high]``.
 
@@ -235,6 +258,7 @@ def mut_learning_rate(
     if not hasattr(individual, "learning_rate"):
         raise TypeError(f"{type(individual).__name__} has no learning_rate to mutate")
     rng = as_generator(rng)
-    value = float(individual.learning_rate) + sigma * float(rng.standard_normal())
-    individual.learning_rate = min(max(value, low), high)
+    holder: Any = individual  # any module with a learning_rate (checked above)
+    value = float(holder.learning_rate) + sigma * float(rng.standard_normal())
+    holder.learning_rate = min(max(value, low), high)
     return (individual,)

@@ -9,7 +9,7 @@ import pytest
 
 from deap_nnprune.experiments.cli import main
 from deap_nnprune.experiments.executors import executor_map, resolve_executor
-from test_cli import LONGER, TINY, read_bytes
+from test_cli import TINY, read_bytes, tiny
 
 TABLES = ("epochs.csv", "final.csv")
 
@@ -55,17 +55,18 @@ def _dask_workers(pid):
 
 def test_a_killed_dask_worker_does_not_change_the_bytes(subprocess_env, tmp_path):
     pytest.importorskip("distributed", reason="the dask extra is not installed")
+    longer = tiny("run.checkpoint_every=1", epochs=150, rows=40)
     reference = tmp_path / "reference"
-    assert main(["run", "--preset", "quick", *LONGER, "--out", str(reference)]) == 0
+    assert main(["run", "--preset", "quick", *longer, "--out", str(reference)]) == 0
     out = tmp_path / "dask"
-    process = subprocess.Popen([sys.executable, "-m", "deap_nnprune", "run", "--preset", "quick", *LONGER,
+    process = subprocess.Popen([sys.executable, "-m", "deap_nnprune", "run", "--preset", "quick", *longer,
                                 "--executor", "dask", "--workers", "2", "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env)
-    try:
+    try:  # both workers busy with a trial that has a checkpoint: whichever dies, its trial resumes
         deadline = time.monotonic() + 120
-        while not list((out / "checkpoints").glob("*.ckpt")) and time.monotonic() < deadline:
+        while len(list((out / "checkpoints").glob("*.ckpt"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert list((out / "checkpoints").glob("*.ckpt")), "no checkpoint appeared"
+        assert len(list((out / "checkpoints").glob("*.ckpt"))) == 2, "the checkpoints did not appear"
         workers = _dask_workers(process.pid)
         assert workers, "found no Dask worker process"
         workers[0].kill()

@@ -2,7 +2,14 @@
 
 from .canonical import ea_one_plus_lambda
 from .checkpoint import CheckpointError
-from .coevolution import SOLUTION_CONCEPTS, UPDATES, check_tournament_size, ea_spatial_coevolution, solution_scores, tournament
+from .coevolution import (
+    SOLUTION_CONCEPTS,
+    UPDATES,
+    check_tournament_size,
+    ea_spatial_coevolution,
+    solution_scores,
+    tournament,
+)
 from .topology import TOPOLOGIES, Topology, make_topology, ring, torus
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from deap import tools
 
@@ -11,8 +11,17 @@ from .._validation import check_int
 from ..capacity import capacity
 from ..devices import DeviceLike, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import (call_hook, check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
-                   require_aliases, saved_seed, unbound_parameter)
+from .loop import (
+    call_hook,
+    check_checkpoint_path,
+    generation_range,
+    make_logbook,
+    new_seed,
+    refuse_scheduled_prune,
+    require_aliases,
+    saved_seed,
+    unbound_parameter,
+)
 
 __all__ = ["ea_one_plus_lambda"]
 
@@ -51,18 +60,18 @@ def ea_one_plus_lambda(
     lambda_: int = 1,
     ngen: int = 400,
     elitist: bool = False,
-    stats: Optional[tools.Statistics] = None,
-    halloffame: Optional[tools.HallOfFame] = None,
+    stats: tools.Statistics | None = None,
+    halloffame: tools.HallOfFame | None = None,
     verbose: bool = __debug__,
-    seed: Optional[int] = None,
+    seed: int | None = None,
     *,
-    checkpoint: Optional[str] = None,
+    checkpoint: str | None = None,
     checkpoint_every: int = 1,
-    resume: Optional[str] = None,
+    resume: str | None = None,
     progress: bool = False,
     device: DeviceLike = None,
-    on_generation: Optional[Callable[[int, dict], Optional[dict]]] = None,
-    stop_when: Optional[Callable[[int], bool]] = None,
+    on_generation: Callable[[int, dict], dict | None] | None = None,
+    stop_when: Callable[[int], bool] | None = None,
 ) -> tuple[list, tools.Logbook]:
     """(1+λ)-style evolution of one autoencoder, the paper's canonical training.
 
@@ -107,9 +116,13 @@ def ea_one_plus_lambda(
     check_int("checkpoint_every", checkpoint_every, minimum=1)
     require_aliases(toolbox, ("clone", "train", "evaluate", "map"))
     if not hasattr(individual, "fitness"):
-        raise TypeError(f"individual of type {type(individual).__name__} has no fitness; build it from a deap.creator class")
+        raise TypeError(
+            f"individual of type {type(individual).__name__} has no fitness; build it from a deap.creator class"
+        )
     if hasattr(toolbox, "prune") and unbound_parameter(toolbox.prune, "data"):
-        raise ValueError("toolbox.prune needs data: bind it at registration, e.g. toolbox.register('prune', op, data=train)")
+        raise ValueError(
+            "toolbox.prune needs data: bind it at registration, e.g. toolbox.register('prune', op, data=train)"
+        )
     if device is not None:
         individual = individual.to(resolve_device(device))
     check_checkpoint_path(checkpoint)
@@ -133,8 +146,9 @@ def ea_one_plus_lambda(
             halloffame.update([parent])
         record = stats.compile([parent]) if stats else {}
         record.update(call_hook(on_generation, 0, dict(parent=parent, offspring=[])))
-        logbook.record(gen=0, nevals=1, **record, fitness=parent.fitness.values, capacity=capacity(parent),
-                       lr=parent.learning_rate)
+        logbook.record(
+            gen=0, nevals=1, **record, fitness=parent.fitness.values, capacity=capacity(parent), lr=parent.learning_rate
+        )
         start = 0
         if verbose:
             print(logbook.stream)
@@ -151,15 +165,30 @@ def ea_one_plus_lambda(
         population = [parent] + [ind for ind in pool if ind is not parent]
         record = stats.compile(offspring) if stats else {}
         record.update(call_hook(on_generation, gen, dict(parent=parent, offspring=offspring)))
-        logbook.record(gen=gen, nevals=len(offspring), **record, fitness=parent.fitness.values,
-                       capacity=capacity(parent), lr=parent.learning_rate)
+        logbook.record(
+            gen=gen,
+            nevals=len(offspring),
+            **record,
+            fitness=parent.fitness.values,
+            capacity=capacity(parent),
+            lr=parent.learning_rate,
+        )
         if verbose:
             print(logbook.stream)
         stop = stop_when is not None and bool(stop_when(gen))
         if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen or stop):
-            save_checkpoint(checkpoint, "ea_one_plus_lambda", config, dict(
-                parent=parent, population=population, logbook=logbook, gen=gen,
-                halloffame=list(halloffame) if halloffame is not None else None))
+            save_checkpoint(
+                checkpoint,
+                "ea_one_plus_lambda",
+                config,
+                dict(
+                    parent=parent,
+                    population=population,
+                    logbook=logbook,
+                    gen=gen,
+                    halloffame=list(halloffame) if halloffame is not None else None,
+                ),
+            )
         if stop:
             break
     return population, logbook

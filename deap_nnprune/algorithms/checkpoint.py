@@ -12,11 +12,18 @@ import hashlib
 import json
 import pickle
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from ..atomic import atomic_write_bytes
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "config_hash", "CHECKPOINT_FORMAT", "CheckpointError"]
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint",
+    "config_hash",
+    "CHECKPOINT_FORMAT",
+    "CheckpointError",
+]
 
 #: Bumped whenever the layout of a checkpoint changes.
 CHECKPOINT_FORMAT = 1
@@ -32,14 +39,19 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def save_checkpoint(path: Union[str, Path], algorithm: str, config: dict, state: dict) -> None:
+def save_checkpoint(path: str | Path, algorithm: str, config: dict, state: dict) -> None:
     """Pickle *state* with the format version and the configuration hash, atomically."""
-    payload = {"format": CHECKPOINT_FORMAT, "algorithm": algorithm, "config_hash": config_hash(config),
-               "config": config, "state": state}
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "algorithm": algorithm,
+        "config_hash": config_hash(config),
+        "config": config,
+        "state": state,
+    }
     atomic_write_bytes(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def read_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The whole payload of a checkpoint (format, algorithm, config, state), format-checked.
 
     For tools that inspect a checkpoint (which generation, which parent)
@@ -58,7 +70,7 @@ def read_checkpoint(path: Union[str, Path]) -> dict[str, Any]:
     return payload
 
 
-def load_checkpoint(path: Union[str, Path], algorithm: str, config: dict) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, algorithm: str, config: dict) -> dict[str, Any]:
     """Load the state saved by :func:`save_checkpoint`, refusing a mismatch clearly."""
     payload = read_checkpoint(path)
     if payload.get("algorithm") != algorithm:

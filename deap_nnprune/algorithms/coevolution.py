@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Callable, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -16,13 +16,29 @@ from ..datasets import DataSplits
 from ..devices import DeviceLike, resolve_device
 from ..network import MaskedAutoencoder
 from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import (call_hook, check_checkpoint_path, generation_range, make_logbook, new_seed, refuse_scheduled_prune,
-                   require_aliases, saved_seed, unbound_parameter)
+from .loop import (
+    call_hook,
+    check_checkpoint_path,
+    generation_range,
+    make_logbook,
+    new_seed,
+    refuse_scheduled_prune,
+    require_aliases,
+    saved_seed,
+    unbound_parameter,
+)
 from .topology import TOPOLOGIES, Topology, make_topology
 
-__all__ = ["ea_spatial_coevolution", "SOLUTION_CONCEPTS", "UPDATES", "PAIR_SELECTIONS", "LR_OWNERS", "solution_scores",
-           "check_tournament_size",
-           "tournament"]
+__all__ = [
+    "ea_spatial_coevolution",
+    "SOLUTION_CONCEPTS",
+    "UPDATES",
+    "PAIR_SELECTIONS",
+    "LR_OWNERS",
+    "solution_scores",
+    "check_tournament_size",
+    "tournament",
+]
 
 SOLUTION_CONCEPTS = ("best", "worst", "mean")
 UPDATES = ("sequential", "synchronous")
@@ -45,12 +61,17 @@ def solution_scores(scores: np.ndarray, concept: str) -> tuple[np.ndarray, np.nd
     >>> solution_scores(s, "best")
     (array([0.1, 0.5]), array([0.1, 0.6]))
     """
-    reduce = {"best": np.min, "worst": np.max, "mean": np.mean}[check_choice("solution_concept", concept, SOLUTION_CONCEPTS)]
-    return reduce(scores, axis=1), reduce(scores, axis=0)
+    check_choice("solution_concept", concept, SOLUTION_CONCEPTS)
+    if concept == "best":
+        return scores.min(axis=1), scores.min(axis=0)
+    if concept == "worst":
+        return scores.max(axis=1), scores.max(axis=0)
+    return scores.mean(axis=1), scores.mean(axis=0)
 
 
-def check_tournament_size(size: int, neighbourhood: int, replacement: bool = False,
-                          argument: str = "tournament_size") -> int:
+def check_tournament_size(
+    size: int, neighbourhood: int, replacement: bool = False, argument: str = "tournament_size"
+) -> int:
     """The one rule for a tournament's size: at least 1, and (drawing without replacement) at most the neighbourhood.
 
     >>> check_tournament_size(2, 3)
@@ -94,8 +115,23 @@ class _PairTrainer:
 class _Coevolution:
     """State and steps of one run; :func:`ea_spatial_coevolution` drives it."""
 
-    def __init__(self, encoders, decoders, toolbox, ngen, data, topology, concept, tsize, update, seeds,
-                 score_batch_size, pair_selection, replacement, lr_owner):
+    def __init__(
+        self,
+        encoders,
+        decoders,
+        toolbox,
+        ngen,
+        data,
+        topology,
+        concept,
+        tsize,
+        update,
+        seeds,
+        score_batch_size,
+        pair_selection,
+        replacement,
+        lr_owner,
+    ):
         self.encoders, self.decoders = list(encoders), list(decoders)
         self.pair_selection, self.replacement, self.lr_owner = pair_selection, replacement, lr_owner
         self.toolbox, self.ngen, self.topology = toolbox, ngen, topology
@@ -118,8 +154,10 @@ class _Coevolution:
         if self.update == "synchronous":
             return [list(range(self.topology.n_cells))]
         orders = [
-            [self.topology.trial_cells(t)[i] for i in derive_rng(self.seeds[t], gen, _ORDER).permutation(
-                self.topology.cells_per_trial)]
+            [
+                self.topology.trial_cells(t)[i]
+                for i in derive_rng(self.seeds[t], gen, _ORDER).permutation(self.topology.cells_per_trial)
+            ]
             for t in range(self.topology.trials)
         ]
         return [list(group) for group in zip(*orders)]
@@ -127,7 +165,9 @@ class _Coevolution:
     # -- one generation ---------------------------------------------------
     def pair_scores(self, encoders, decoders, batch) -> np.ndarray:
         if hasattr(self.toolbox, "evaluate_pairs"):
-            return np.asarray(torch.as_tensor(self.toolbox.evaluate_pairs(encoders, decoders, batch)).cpu(), dtype=float)
+            return np.asarray(
+                torch.as_tensor(self.toolbox.evaluate_pairs(encoders, decoders, batch)).cpu(), dtype=float
+            )
         return np.array([[self.toolbox.evaluate_pair(e, d, batch)[0] for d in decoders] for e in encoders])
 
     def select(self, gen: int, cell: int):
@@ -160,8 +200,9 @@ class _Coevolution:
     def vary(self, gen: int, cell: int, encoder, decoder, rng) -> None:
         """Step 5: prune with the schedule's probability, then mutate the learning rates."""
         if hasattr(self.toolbox, "prune"):
-            probability = self.toolbox.prune_probability(gen, self.ngen) if hasattr(
-                self.toolbox, "prune_probability") else 1.0
+            probability = (
+                self.toolbox.prune_probability(gen, self.ngen) if hasattr(self.toolbox, "prune_probability") else 1.0
+            )
             if rng.random() < probability:
                 extra = {"data": self.data[cell].train} if self.prune_takes_data else {}
                 self.toolbox.prune(MaskedAutoencoder(encoder, decoder), rng=rng, **extra)
@@ -206,17 +247,28 @@ class _Coevolution:
             best = self.best_cell(trial)
             encoder, decoder = self.encoders[best], self.decoders[best]
             pair = MaskedAutoencoder(encoder, decoder)
-            train_l1 = {c: self.toolbox.evaluate_pair(self.encoders[c], self.decoders[c], self.data[c].train)[0]
-                        for c in cells}
+            train_l1 = {
+                c: self.toolbox.evaluate_pair(self.encoders[c], self.decoders[c], self.data[c].train)[0] for c in cells
+            }
             record = stats.compile([self.encoders[c] for c in cells]) if stats else {}
             logbook.record(
-                gen=gen, trial=trial, nevals=nevals[trial], **record, **extra,
-                best_cell=best, best_train=train_l1[best], best_validation=encoder.fitness.values[0],
+                gen=gen,
+                trial=trial,
+                nevals=nevals[trial],
+                **record,
+                **extra,
+                best_cell=best,
+                best_train=train_l1[best],
+                best_validation=encoder.fitness.values[0],
                 paper_l1=float(np.mean(list(train_l1.values()))),
-                paper_capacity=float(np.mean([
-                    paper_capacity(MaskedAutoencoder(self.encoders[c], self.decoders[c])) for c in cells])),
-                capacity=capacity(pair), capacity_encoder=capacity(encoder), capacity_decoder=capacity(decoder),
-                lr_encoder=encoder.learning_rate, lr_decoder=decoder.learning_rate,
+                paper_capacity=float(
+                    np.mean([paper_capacity(MaskedAutoencoder(self.encoders[c], self.decoders[c])) for c in cells])
+                ),
+                capacity=capacity(pair),
+                capacity_encoder=capacity(encoder),
+                capacity_decoder=capacity(decoder),
+                lr_encoder=encoder.learning_rate,
+                lr_decoder=decoder.learning_rate,
                 mean_capacity_encoder=float(np.mean([capacity(self.encoders[c]) for c in cells])),
                 mean_capacity_decoder=float(np.mean([capacity(self.decoders[c]) for c in cells])),
             )
@@ -225,7 +277,7 @@ class _Coevolution:
                 halloffame.update([pair])
 
 
-def _seeds(seed: Union[int, Sequence[int], None], trials: int) -> list[int]:
+def _seeds(seed: int | Sequence[int] | None, trials: int) -> list[int]:
     if seed is None:
         return [new_seed() for _ in range(trials)]
     if isinstance(seed, (list, tuple)):
@@ -243,29 +295,29 @@ def ea_spatial_coevolution(
     decoders: Sequence,
     toolbox,
     ngen: int,
-    data: Union[DataSplits, Sequence[DataSplits]],
+    data: DataSplits | Sequence[DataSplits],
     radius: int = 1,
-    topology: Union[str, Topology] = "ring",
+    topology: str | Topology = "ring",
     solution_concept: str = "best",
     tournament_size: int = 2,
     update: str = "sequential",
-    stats: Optional[tools.Statistics] = None,
-    halloffame: Optional[tools.HallOfFame] = None,
+    stats: tools.Statistics | None = None,
+    halloffame: tools.HallOfFame | None = None,
     verbose: bool = __debug__,
-    seed: Union[int, Sequence[int], None] = None,
+    seed: int | Sequence[int] | None = None,
     *,
     trials: int = 1,
     score_batch_size: int = 5,
-    checkpoint: Optional[str] = None,
+    checkpoint: str | None = None,
     checkpoint_every: int = 1,
-    resume: Optional[str] = None,
+    resume: str | None = None,
     progress: bool = False,
     device: DeviceLike = None,
     pair_selection: str = "independent",
     tournament_replacement: bool = False,
     lr_owner: str = "individual",
-    on_generation: Optional[Callable[[int, dict], Optional[dict]]] = None,
-    stop_when: Optional[Callable[[int], bool]] = None,
+    on_generation: Callable[[int, dict], dict | None] | None = None,
+    stop_when: Callable[[int], bool] | None = None,
 ) -> tuple[list, list, tools.Logbook]:
     """Spatial cooperative coevolution of encoders and decoders.
 
@@ -370,29 +422,64 @@ def ea_spatial_coevolution(
         target = resolve_device(device)
         encoders = [e.to(target) for e in encoders]
         decoders = [d.to(target) for d in decoders]
-        data = [d.to(target) for d in data] if isinstance(data, (list, tuple)) else data.to(target)
+        data = [d.to(target) for d in data] if isinstance(data, (list, tuple)) else data.to(target)  # type: ignore[union-attr]  # a DataSplits here
     check_checkpoint_path(checkpoint)
     refuse_scheduled_prune(toolbox)
     if seed is None and resume is not None:
         seed = saved_seed(resume, "seeds")
     seeds = _seeds(seed, topology.trials)
-    config = dict(ngen=ngen, n_cells=len(encoders), neighbourhoods=topology.neighbourhoods, trials=topology.trials,
-                  solution_concept=solution_concept, tournament_size=tournament_size, update=update, seeds=seeds,
-                  score_batch_size=score_batch_size, pair_selection=pair_selection,
-                  tournament_replacement=tournament_replacement, lr_owner=lr_owner)
-    run = _Coevolution(encoders, decoders, toolbox, ngen, data, topology, solution_concept, tournament_size,
-                       update, seeds, score_batch_size, pair_selection, tournament_replacement, lr_owner)
+    config = dict(
+        ngen=ngen,
+        n_cells=len(encoders),
+        neighbourhoods=topology.neighbourhoods,
+        trials=topology.trials,
+        solution_concept=solution_concept,
+        tournament_size=tournament_size,
+        update=update,
+        seeds=seeds,
+        score_batch_size=score_batch_size,
+        pair_selection=pair_selection,
+        tournament_replacement=tournament_replacement,
+        lr_owner=lr_owner,
+    )
+    run = _Coevolution(
+        encoders,
+        decoders,
+        toolbox,
+        ngen,
+        data,
+        topology,
+        solution_concept,
+        tournament_size,
+        update,
+        seeds,
+        score_batch_size,
+        pair_selection,
+        tournament_replacement,
+        lr_owner,
+    )
     logbook = make_logbook(stats, extra=("trial",))
     if resume is not None:
         state = load_checkpoint(resume, "ea_spatial_coevolution", config)
-        run.encoders, run.decoders, logbook, start = state["encoders"], state["decoders"], state["logbook"], state["gen"]
+        run.encoders, run.decoders, logbook, start = (
+            state["encoders"],
+            state["decoders"],
+            state["logbook"],
+            state["gen"],
+        )
         if halloffame is not None and state["halloffame"] is not None:
             halloffame.update(state["halloffame"])
     else:
         for cell in range(len(encoders)):
             run.assess(cell)
-        run.record(logbook, 0, [topology.cells_per_trial] * topology.trials, stats, halloffame,
-                   call_hook(on_generation, 0, run.state()))
+        run.record(
+            logbook,
+            0,
+            [topology.cells_per_trial] * topology.trials,
+            stats,
+            halloffame,
+            call_hook(on_generation, 0, run.state()),
+        )
         start = 0
         if verbose:
             print(logbook.stream)
@@ -404,9 +491,18 @@ def ea_spatial_coevolution(
             print(logbook.stream)
         stop = stop_when is not None and bool(stop_when(gen))
         if checkpoint is not None and (gen % checkpoint_every == 0 or gen == ngen or stop):
-            save_checkpoint(checkpoint, "ea_spatial_coevolution", config, dict(
-                encoders=run.encoders, decoders=run.decoders, logbook=logbook, gen=gen,
-                halloffame=list(halloffame) if halloffame is not None else None))
+            save_checkpoint(
+                checkpoint,
+                "ea_spatial_coevolution",
+                config,
+                dict(
+                    encoders=run.encoders,
+                    decoders=run.decoders,
+                    logbook=logbook,
+                    gen=gen,
+                    halloffame=list(halloffame) if halloffame is not None else None,
+                ),
+            )
         if stop:
             break
     return run.encoders, run.decoders, logbook

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 from deap import tools
@@ -15,7 +15,7 @@ from .._rng import seed_of
 __all__: list[str] = []
 
 
-def make_logbook(stats: Optional[tools.Statistics], extra: Sequence[str] = ()) -> tools.Logbook:
+def make_logbook(stats: tools.Statistics | None, extra: Sequence[str] = ()) -> tools.Logbook:
     """A logbook whose header starts like ``deap.algorithms``': gen, nevals, stats fields."""
     logbook = tools.Logbook()
     logbook.header = ["gen", *extra, "nevals"] + (list(stats.fields) if stats else [])
@@ -55,7 +55,7 @@ def unbound_parameter(function: Callable, name: str) -> bool:
     return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
-def check_checkpoint_path(checkpoint: Optional[str]) -> None:
+def check_checkpoint_path(checkpoint: str | None) -> None:
     """Refuse, before any work, a checkpoint path whose folder does not exist."""
     if checkpoint is None:
         return
@@ -64,10 +64,12 @@ def check_checkpoint_path(checkpoint: Optional[str]) -> None:
         raise ValueError(f"checkpoint={str(checkpoint)!r}: its folder {str(folder)!r} does not exist")
 
 
-def saved_seed(resume: Optional[str], key: str):
+def saved_seed(resume: str | None, key: str):
     """The seed stored in the checkpoint *resume* (so ``seed=None`` resumes the run it names)."""
     from .checkpoint import read_checkpoint
 
+    if resume is None:
+        return None
     return read_checkpoint(resume)["config"].get(key)
 
 
@@ -83,7 +85,7 @@ def refuse_scheduled_prune(toolbox) -> None:
         )
 
 
-def call_hook(hook: Optional[Callable[..., Optional[dict]]], *args) -> dict:
+def call_hook(hook: Callable[..., dict | None] | None, *args) -> dict:
     """The extra logbook fields an ``on_generation`` hook returns (none when there is no hook)."""
     if hook is None:
         return {}
@@ -91,6 +93,7 @@ def call_hook(hook: Optional[Callable[..., Optional[dict]]], *args) -> dict:
     if fields is None:
         return {}
     if not isinstance(fields, dict):
-        raise TypeError(f"on_generation must return a dict of extra logbook fields or None, "
-                        f"got {type(fields).__name__}")
+        raise TypeError(
+            f"on_generation must return a dict of extra logbook fields or None, got {type(fields).__name__}"
+        )
     return fields

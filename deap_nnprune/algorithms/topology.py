@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 from .._validation import check_choice, check_int
 
@@ -100,7 +99,7 @@ def make_topology(
     n_cells: int,
     radius: int = 1,
     trials: int = 1,
-    shape: Optional[tuple[int, int]] = None,
+    shape: tuple[int, int] | None = None,
     neighbourhood: str = "moore",
 ) -> Topology:
     """Build ``trials`` disjoint copies of a ring or torus over ``n_cells`` cells in all.

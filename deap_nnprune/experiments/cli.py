@@ -19,13 +19,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
-from .executors import EXECUTORS
-from .config import EXPORT_FORMATS, LOGGERS, dataset_names, ConfigError, apply_overrides, changed_settings, resolved, to_json, to_toml
+from .config import (
+    EXPORT_FORMATS,
+    LOGGERS,
+    ConfigError,
+    apply_overrides,
+    changed_settings,
+    dataset_names,
+    resolved,
+    to_json,
+    to_toml,
+)
 from .config_file import read_config_file
+from .executors import EXECUTORS
 from .lock import FolderLocked
 from .presets import PRESETS, get_preset
 
@@ -46,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr (no usage block) and exit status 2."""
 
     def error(self, message: str):
-        command = self.prog[len(PROG):].strip() if self.prog.startswith(PROG) else self.prog
+        command = self.prog[len(PROG) :].strip() if self.prog.startswith(PROG) else self.prog
         raise CLIError(f"{command}: {message}" if command else message)
 
 
@@ -68,8 +78,9 @@ def integer_at_least(minimum: int) -> Callable[[str], int]:
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    parser = _Parser(prog=PROG, description="Evolve and prune autoencoders: the paper's experiments and ours.",
-                     parents=[common])
+    parser = _Parser(
+        prog=PROG, description="Evolve and prune autoencoders: the paper's experiments and ours.", parents=[common]
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -79,61 +90,121 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", parents=[common], help="print a preset's full configuration")
     show.add_argument("preset", metavar="PRESET", nargs="?", help="a preset from `presets` (or use --config)")
     show.add_argument("--config", type=Path, metavar="FILE", help="a .toml or .json config file instead of a preset")
-    show.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
-                      help="override a setting, e.g. training.lr=1e-3 (dotted keys; repeatable)")
+    show.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. training.lr=1e-3 (dotted keys; repeatable)",
+    )
     show.add_argument("--format", choices=("json", "toml"), default="json", help="output format (default json)")
     show.set_defaults(func=_show)
 
-    run = commands.add_parser("run", parents=[common], help="run the trials of a preset and write a run folder",
-                              description="Run N trials of a preset; see `show PRESET` for the settings --set changes.")
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run the trials of a preset and write a run folder",
+        description="Run N trials of a preset; see `show PRESET` for the settings --set changes.",
+    )
     run.add_argument("--preset", metavar="NAME", help="a preset from `presets`")
-    run.add_argument("--config", type=Path, metavar="FILE",
-                     help="a .toml or .json config (as `show` writes, or a run folder's config.json) instead of "
-                          "--preset; --set and the flags override it")
-    run.add_argument("--set", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
-                     help="override settings, e.g. --set training.lr=1e-3 algorithm.cells=5")
+    run.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a .toml or .json config (as `show` writes, or a run folder's config.json) instead of "
+        "--preset; --set and the flags override it",
+    )
+    run.add_argument(
+        "--set",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override settings, e.g. --set training.lr=1e-3 algorithm.cells=5",
+    )
     run.add_argument("--trials", type=integer_at_least(1), help="number of independent trials (run.trials)")
     run.add_argument("--epochs", type=integer_at_least(0), help="epochs (generations) per trial (algorithm.epochs)")
     run.add_argument("--seed", type=integer_at_least(0), help="root seed; trial seeds are spawned from it (run.seed)")
     run.add_argument("--device", help="torch device: cpu, cuda, cuda:N (run.device)")
-    run.add_argument("--data", metavar="FILE|binary_clustering|digits|mnist1d",
-                     help="data: the paper's generator, scikit-learn's digits, MNIST-1D, or a .npy/.npz/.csv file")
-    run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                     help="import MODULE, whose OPERATORS / DATASETS (deap_nnprune.registry specs) the config may "
-                          "then name (run.plugins; repeatable)")
+    run.add_argument(
+        "--data",
+        metavar="FILE|binary_clustering|digits|mnist1d",
+        help="data: the paper's generator, scikit-learn's digits, MNIST-1D, or a .npy/.npz/.csv file",
+    )
+    run.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE, whose OPERATORS / DATASETS (deap_nnprune.registry specs) the config may "
+        "then name (run.plugins; repeatable)",
+    )
     run.add_argument("--out", type=Path, metavar="DIR", help="run folder (default runs/PRESET)")
-    run.add_argument("--resume", action="store_true",
-                     help="continue the run in --out: keep finished trials, restart others from their checkpoints")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out: keep finished trials, restart others from their checkpoints",
+    )
     run.add_argument("--overwrite", action="store_true", help="replace the run files in a non-empty --out")
-    run.add_argument("--batch-trials", action="store_true",
-                     help="coevolution: run all trials as one population (faster; the same bytes as "
-                          "one trial per task)")
-    run.add_argument("--executor", choices=EXECUTORS,
-                     help="where trials run: serial, processes (a local pool), scoop (under python -m scoop), "
-                          "dask (a LocalCluster, or --scheduler); auto: scoop under SCOOP, else serial "
-                          "(run.executor). Every executor writes the serial run's bytes")
-    run.add_argument("--workers", type=integer_at_least(0), metavar="N",
-                     help="worker processes for processes/dask (run.workers; 0: one per CPU)")
-    run.add_argument("--scheduler", metavar="ADDRESS",
-                     help="dask: join this scheduler (tcp://host:8786) instead of starting a local cluster "
-                          "(run.scheduler)")
-    run.add_argument("--checkpoint-every", type=integer_at_least(1), metavar="N",
-                     help="write each trial's checkpoint every N epochs (run.checkpoint_every)")
+    run.add_argument(
+        "--batch-trials",
+        action="store_true",
+        help="coevolution: run all trials as one population (faster; the same bytes as one trial per task)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="where trials run: serial, processes (a local pool), scoop (under python -m scoop), "
+        "dask (a LocalCluster, or --scheduler); auto: scoop under SCOOP, else serial "
+        "(run.executor). Every executor writes the serial run's bytes",
+    )
+    run.add_argument(
+        "--workers",
+        type=integer_at_least(0),
+        metavar="N",
+        help="worker processes for processes/dask (run.workers; 0: one per CPU)",
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask: join this scheduler (tcp://host:8786) instead of starting a local cluster (run.scheduler)",
+    )
+    run.add_argument(
+        "--checkpoint-every",
+        type=integer_at_least(1),
+        metavar="N",
+        help="write each trial's checkpoint every N epochs (run.checkpoint_every)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--export", action="append", choices=EXPORT_FORMATS, default=[],
-                     help="also write each trial's model in this format (models/trial-K.onnx; run.export)")
-    run.add_argument("--log", action="append", choices=LOGGERS, default=[],
-                     help="also log every epoch column to this logger (tensorboard/trial-K/; run.log)")
+    run.add_argument(
+        "--export",
+        action="append",
+        choices=EXPORT_FORMATS,
+        default=[],
+        help="also write each trial's model in this format (models/trial-K.onnx; run.export)",
+    )
+    run.add_argument(
+        "--log",
+        action="append",
+        choices=LOGGERS,
+        default=[],
+        help="also log every epoch column to this logger (tensorboard/trial-K/; run.log)",
+    )
     run.set_defaults(func=_run)
 
     report = commands.add_parser("report", parents=[common], help="tables, statistics and figures of run folders")
-    report.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
-                        help="run folders, or folders holding run folders")
+    report.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="run folders, or folders holding run folders")
     report.add_argument("--out", type=Path, metavar="REPORT_DIR", help="where to write (default: DIR/report)")
-    report.add_argument("--update", type=Path, metavar="PAGE",
-                        help="rewrite the <!-- report: DIR ... --> blocks of a markdown page from their run tables")
-    report.add_argument("--check", action="store_true",
-                        help="with --update: change nothing, exit 1 if the page is out of date")
+    report.add_argument(
+        "--update",
+        type=Path,
+        metavar="PAGE",
+        help="rewrite the <!-- report: DIR ... --> blocks of a markdown page from their run tables",
+    )
+    report.add_argument(
+        "--check", action="store_true", help="with --update: change nothing, exit 1 if the page is out of date"
+    )
     report.set_defaults(func=_report)
     return parser
 
@@ -146,12 +217,13 @@ def _presets(args, argv) -> int:
     return 0
 
 
-def _base_config(preset: Optional[str], config_file: Optional[Path], command: str):
+def _base_config(preset: str | None, config_file: Path | None, command: str):
     """The configuration a command starts from: a preset or a config file (exactly one)."""
     if (preset is None) == (config_file is None):
         raise CLIError(f"{command}: give a preset or --config FILE (one of them)")
     if config_file is not None:
         return read_config_file(config_file)
+    assert preset is not None
     return get_preset(preset)
 
 
@@ -166,8 +238,9 @@ def _config_from_args(args):
     preset = _base_config(args.preset, args.config, "run")
     if args.plugin:  # before --set, which may name what the plugins declare
         try:
-            preset = replace(preset, run=replace(preset.run, plugins=tuple(dict.fromkeys((*preset.run.plugins,
-                                                                                           *args.plugin)))))
+            preset = replace(
+                preset, run=replace(preset.run, plugins=tuple(dict.fromkeys((*preset.run.plugins, *args.plugin))))
+            )
         except ConfigError as error:
             raise CLIError(str(error)) from None
     config = apply_overrides(preset, args.set)
@@ -213,8 +286,10 @@ def _config_from_args(args):
 def _summary(frames, out: Path, name: str) -> str:
     final = frames["final"]
     q = final.test_l1.quantile([0.25, 0.5, 0.75])
-    return (f"{name}: {len(final)} trial(s), test L1 median {q[0.5]:.4f} (IQR {q[0.25]:.4f}-{q[0.75]:.4f}), "
-            f"capacity median {final.capacity.median():.3f}; results in {out}")
+    return (
+        f"{name}: {len(final)} trial(s), test L1 median {q[0.5]:.4f} (IQR {q[0.25]:.4f}-{q[0.75]:.4f}), "
+        f"capacity median {final.capacity.median():.3f}; results in {out}"
+    )
 
 
 def _run(args, argv) -> int:
@@ -226,8 +301,12 @@ def _run(args, argv) -> int:
     try:
         frames = runner.execute(plan, quiet=args.quiet)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; finished trials and checkpoints are kept in {plan.out}. Resume with:\n"
-              f"  {runner.resume_command(argv)}", file=sys.stderr, flush=True)
+        print(
+            f"{PROG}: interrupted; finished trials and checkpoints are kept in {plan.out}. Resume with:\n"
+            f"  {runner.resume_command(argv)}",
+            file=sys.stderr,
+            flush=True,
+        )
         return 130
     except FolderLocked:
         raise  # bad input (another run owns the folder), not a failure of the work
@@ -264,7 +343,7 @@ def _one_line(error: BaseException) -> str:
     return text
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failure during a run, 2 bad input, 130 Ctrl-C).
 
     Under ``python -m scoop`` the root process ends here with ``os._exit``:
@@ -285,7 +364,7 @@ def _scoop_origin() -> bool:
     return bool(scoop is not None and getattr(scoop, "IS_RUNNING", False) and getattr(scoop, "IS_ORIGIN", False))
 
 
-def _main(argv: Optional[Sequence[str]]) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser = build_parser()
@@ -309,6 +388,5 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     except Exception as error:  # a failure during the work itself: one line, the traceback with --debug
         if debug:
             raise
-        print(f"{PROG}: error: {_one_line(error)} (run again with --debug for the traceback)",
-              file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(error)} (run again with --debug for the traceback)", file=sys.stderr)
         return 1

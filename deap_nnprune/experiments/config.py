@@ -19,23 +19,41 @@ import difflib
 import json
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from .. import registry, schedules
 from .._validation import check_bool, check_choice, check_float, check_int
+from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS, check_tournament_size
 from ..network import ACTIVATIONS
 from ..network import PRESETS as ARCHITECTURES
-from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS, check_tournament_size
-from ..training import ENGINES, OPTIMIZER_STATES
+from ..pruning import MAGNITUDE_SCOPES
 from ..registry import PluginError
+from ..training import ENGINES, OPTIMIZER_STATES
 from .executors import EXECUTORS
 
 __all__ = [
-    "DataConfig", "NetworkConfig", "TrainingConfig", "PruningConfig", "AlgorithmConfig", "RunConfig",
-    "ExperimentConfig", "ConfigError", "apply_overrides", "valid_keys", "to_dict", "from_dict", "to_json",
-    "to_toml", "identity", "resolved", "base_probability", "operator_names", "dataset_names",
+    "DataConfig",
+    "NetworkConfig",
+    "TrainingConfig",
+    "PruningConfig",
+    "AlgorithmConfig",
+    "RunConfig",
+    "ExperimentConfig",
+    "ConfigError",
+    "apply_overrides",
+    "valid_keys",
+    "to_dict",
+    "from_dict",
+    "to_json",
+    "to_toml",
+    "identity",
+    "resolved",
+    "base_probability",
+    "operator_names",
+    "dataset_names",
 ]
 
 #: Data files ``data.source`` may name (by suffix) besides the registered data sets.
@@ -71,12 +89,13 @@ class DataConfig:
     noise: float = 0.05
     seed: int = 0
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    key: Optional[str] = None
+    key: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
-            raise ConfigError(f"data.source must be binary_clustering, digits, mnist1d or a file path, "
-                              f"got {self.source!r}")
+            raise ConfigError(
+                f"data.source must be binary_clustering, digits, mnist1d or a file path, got {self.source!r}"
+            )
         check_int("data.n_samples", self.n_samples, minimum=1)
         check_int("data.n_dim", self.n_dim, minimum=1)
         check_int("data.n_clusters", self.n_clusters, minimum=1)
@@ -84,13 +103,19 @@ class DataConfig:
         if self.key is not None and not isinstance(self.key, str):
             raise ConfigError(f"data.key must be the name of an array in the .npz file, got {self.key!r}")
         check_int("data.seed", self.seed, minimum=0)
-        if (not isinstance(self.split, tuple) or len(self.split) != 3
-                or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in self.split)
-                or abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) <= 0):
+        if (
+            not isinstance(self.split, tuple)
+            or len(self.split) != 3
+            or not all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in self.split)
+            or abs(sum(self.split) - 1.0) > 1e-6
+            or min(self.split) <= 0
+        ):
             raise ConfigError(f"data.split must be three positive fractions summing to 1, got {self.split!r}")
         if self.source == "binary_clustering" and self.n_samples % self.n_clusters:
-            raise ConfigError(f"data.n_samples must be a multiple of data.n_clusters ({self.n_clusters}) so every "
-                              f"centre is used equally often, got {self.n_samples}")
+            raise ConfigError(
+                f"data.n_samples must be a multiple of data.n_clusters ({self.n_clusters}) so every "
+                f"centre is used equally often, got {self.n_samples}"
+            )
 
 
 def _check_widths(key: str, widths: Any) -> None:
@@ -183,8 +208,11 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         check_float("training.lr", self.lr, low=0.0, high=10.0, low_open=True)
         check_int("training.batch_size", self.batch_size, minimum=1)
-        if (not isinstance(self.betas, tuple) or len(self.betas) != 2
-                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0.0 <= b < 1.0 for b in self.betas)):
+        if (
+            not isinstance(self.betas, tuple)
+            or len(self.betas) != 2
+            or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0.0 <= b < 1.0 for b in self.betas)
+        ):
             raise ConfigError(f"training.betas must be two numbers in [0, 1), got {self.betas!r}")
         check_float("training.weight_decay", self.weight_decay, low=0.0)
         check_choice("training.optimizer_state", self.optimizer_state, OPTIMIZER_STATES)
@@ -208,12 +236,14 @@ class PruningConfig:
 
     operator: str = "none"
     schedule: str = "exponential"
-    p: Optional[float] = None
+    p: float | None = None
     amount: float = 0.1
     threshold: float = 0.1
     n_cases: int = 100
     min_alive: int = 1
     min_capacity: float = 0.0
+    scope: str = "layer"
+    final_capacity: float = 0.5
 
     def __post_init__(self) -> None:
         if not isinstance(self.operator, str) or not self.operator:
@@ -226,6 +256,9 @@ class PruningConfig:
         check_int("pruning.n_cases", self.n_cases, minimum=1)
         check_int("pruning.min_alive", self.min_alive, minimum=0)
         check_float("pruning.min_capacity", self.min_capacity, low=0.0, high=1.0)
+        check_choice("pruning.scope", self.scope, MAGNITUDE_SCOPES)
+        check_float("pruning.final_capacity", self.final_capacity, low=0.0, high=1.0)
+
 
 @dataclass(frozen=True)
 class AlgorithmConfig:
@@ -363,8 +396,10 @@ class ExperimentConfig:
         check_choice("pruning.operator", self.pruning.operator, ("none", *names))
         source = self.data.source
         if source not in data_names and Path(source).suffix.lower() not in DATA_FILE_SUFFIXES:
-            raise ConfigError(f"data.source must be one of {', '.join(data_names)} or a "
-                              f"{'/'.join(DATA_FILE_SUFFIXES)} file, got {source!r}")
+            raise ConfigError(
+                f"data.source must be one of {', '.join(data_names)} or a "
+                f"{'/'.join(DATA_FILE_SUFFIXES)} file, got {source!r}"
+            )
         algorithm = self.algorithm
         if self.training.lr_decay_every and algorithm.name != "canonical":
             raise ConfigError("training.lr_decay_every > 0 is only supported with algorithm.name=canonical")
@@ -376,15 +411,18 @@ def _check_grid(algorithm: AlgorithmConfig) -> None:
     from ..algorithms.topology import make_topology
 
     try:
-        topology = make_topology(algorithm.topology, algorithm.cells, algorithm.radius,
-                                 neighbourhood=algorithm.neighbourhood)
+        topology = make_topology(
+            algorithm.topology, algorithm.cells, algorithm.radius, neighbourhood=algorithm.neighbourhood
+        )
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"algorithm: {error} (algorithm.cells={algorithm.cells}, "
-                          f"algorithm.radius={algorithm.radius})") from None
+        raise ConfigError(
+            f"algorithm: {error} (algorithm.cells={algorithm.cells}, algorithm.radius={algorithm.radius})"
+        ) from None
     hood = min(len(h) for h in topology.neighbourhoods)
     try:
-        check_tournament_size(algorithm.tournament_size, hood, algorithm.tournament_replacement,
-                              argument="algorithm.tournament_size")
+        check_tournament_size(
+            algorithm.tournament_size, hood, algorithm.tournament_replacement, argument="algorithm.tournament_size"
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
@@ -404,8 +442,12 @@ def changed_settings(base: ExperimentConfig, config: ExperimentConfig) -> list[s
     ['data.n_dim=16']
     """
     old, new = to_dict(base), to_dict(config)
-    return [f"{section}.{key}={value}" for section in SECTIONS for key, value in new[section].items()
-            if old[section].get(key) != value]
+    return [
+        f"{section}.{key}={value}"
+        for section in SECTIONS
+        for key, value in new[section].items()
+        if old[section].get(key) != value
+    ]
 
 
 def from_dict(data: dict) -> ExperimentConfig:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Union
 
 from .config import SECTIONS, ConfigError, ExperimentConfig, from_dict
 
@@ -50,7 +49,7 @@ def _document(path: Path) -> object:
         raise ConfigError(f"--config {path}: not valid {kind} ({_one_line(error)})") from None
 
 
-def read_config_file(path: Union[str, Path]) -> ExperimentConfig:
+def read_config_file(path: str | Path) -> ExperimentConfig:
     """The :class:`~.config.ExperimentConfig` in *path* (``.toml`` or ``.json``).
 
     The layout is the one ``show --format toml|json`` writes: ``name``,
@@ -67,15 +66,17 @@ def read_config_file(path: Union[str, Path]) -> ExperimentConfig:
     if isinstance(data, dict) and isinstance(data.get("config"), dict) and "identity" in data:
         data = data["config"]  # a run folder's config.json
     if not isinstance(data, dict):
-        raise ConfigError(f"--config {path}: expected a table of sections ({', '.join(SECTIONS)}), "
-                          f"got {type(data).__name__}")
+        raise ConfigError(
+            f"--config {path}: expected a table of sections ({', '.join(SECTIONS)}), got {type(data).__name__}"
+        )
     unknown = [str(key) for key in data if key not in _TOP_LEVEL]
     if unknown:
         raise ConfigError(f"--config {path}: unknown key {unknown[0]!r}; expected {', '.join(_TOP_LEVEL)}")
     for section in SECTIONS:
         if not isinstance(data.get(section, {}), dict):
-            raise ConfigError(f"--config {path}: [{section}] must be a table of settings, "
-                              f"got {type(data[section]).__name__}")
+            raise ConfigError(
+                f"--config {path}: [{section}] must be a table of settings, got {type(data[section]).__name__}"
+            )
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"--config {path}: {key} must be a string, got {data[key]!r}")

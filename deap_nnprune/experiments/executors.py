@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from .._optional import require
 from .._reproducible import worker_environment
@@ -56,8 +56,9 @@ def resolve_executor(name: str) -> str:
     if name == "auto":
         return "scoop" if under_scoop() else "serial"
     if name == "scoop" and not under_scoop():
-        raise ValueError("run.executor = scoop needs the run started by SCOOP: "
-                         "python -m scoop -n N $(which deap-nnprune) run ...")
+        raise ValueError(
+            "run.executor = scoop needs the run started by SCOOP: python -m scoop -n N $(which deap-nnprune) run ..."
+        )
     if name == "dask":
         require("distributed", "dask", "run.executor = dask")
     return name
@@ -79,8 +80,9 @@ def _init_worker(environment: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def executor_map(name: str, workers: int = 0, scheduler: Optional[str] = None
-                 ) -> Iterator[Callable[[Callable, Sequence], Iterable]]:
+def executor_map(
+    name: str, workers: int = 0, scheduler: str | None = None
+) -> Iterator[Callable[[Callable, Sequence], Iterable]]:
     """A ``map(function, tasks)`` for executor *name*; results come back as tasks finish (any order).
 
     The executor is started on entry and shut down on exit.
@@ -100,8 +102,12 @@ def executor_map(name: str, workers: int = 0, scheduler: Optional[str] = None
     elif name == "processes":
         import multiprocessing
 
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(worker_environment(),))
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(worker_environment(),),
+        )
         try:
             yield lambda function, tasks: (f.result() for f in as_completed([pool.submit(function, t) for t in tasks]))
         finally:
@@ -110,7 +116,7 @@ def executor_map(name: str, workers: int = 0, scheduler: Optional[str] = None
         yield from _dask_map(workers, scheduler)
 
 
-def _dask_map(workers: int, scheduler: Optional[str]):
+def _dask_map(workers: int, scheduler: str | None):
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
@@ -119,8 +125,14 @@ def _dask_map(workers: int, scheduler: Optional[str]):
     if scheduler:
         cluster, client = None, Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None, silence_logs=40)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        )
         client = Client(cluster)
     try:
         client.run(_init_worker, environment)

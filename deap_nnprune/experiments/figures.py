@@ -9,8 +9,8 @@ test L1 against capacity (one point per trial: the pruning trade-off).
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..atomic import atomic_open
 
@@ -78,8 +78,9 @@ def _over_epochs(runs: Sequence, column: str, path: Path, title: str, ylabel: st
 
 
 def validation_l1(runs: Sequence, path: Path) -> None:
-    _over_epochs(runs, "validation_l1", path, "Validation L1 of the best pair",
-                 "validation L1 (mean absolute error per bit)")
+    _over_epochs(
+        runs, "validation_l1", path, "Validation L1 of the best pair", "validation L1 (mean absolute error per bit)"
+    )
 
 
 def capacity(runs: Sequence, path: Path) -> None:
@@ -89,8 +90,15 @@ def capacity(runs: Sequence, path: Path) -> None:
 def l1_vs_capacity(runs: Sequence, path: Path) -> None:
     figure, axes = _figure(10.0, 5.0 + 0.09 * len(runs))
     for k, run in enumerate(runs):
-        axes.scatter(run.final.capacity.to_numpy(), run.final.test_l1.to_numpy(), label=run.label, alpha=0.8, s=22,
-                     color=_style(k)["color"], marker=_MARKERS[(k // 20) % len(_MARKERS)])
+        axes.scatter(
+            run.final.capacity.to_numpy(),
+            run.final.test_l1.to_numpy(),
+            label=run.label,
+            alpha=0.8,
+            s=22,
+            color=_style(k)["color"],
+            marker=_MARKERS[(k // 20) % len(_MARKERS)],
+        )
     axes.set_title("Pruning trade-off: final test L1 against capacity (one point per trial)", fontsize=10)
     axes.set_xlabel("capacity (fraction of weights alive)")
     axes.set_ylabel("test L1 (mean absolute error per bit)")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 __all__ = ["requested", "reset", "stop_on_signals"]
 
@@ -32,8 +32,9 @@ def _handler(signum, frame) -> None:
     if _STATE["requested"]:
         raise KeyboardInterrupt
     _STATE["requested"] = True
-    print("deap-nnprune: stopping after the next checkpoint (press Ctrl-C again to stop now)",
-          file=sys.stderr, flush=True)
+    print(
+        "deap-nnprune: stopping after the next checkpoint (press Ctrl-C again to stop now)", file=sys.stderr, flush=True
+    )
 
 
 @contextmanager

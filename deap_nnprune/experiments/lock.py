@@ -24,7 +24,6 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 __all__ = ["LOCK_NAME", "FolderLocked", "RunLock", "lock_owner", "check_unlocked"]
 
@@ -45,7 +44,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def lock_owner(folder: Path) -> Optional[dict]:
+def lock_owner(folder: Path) -> dict | None:
     """``{"pid", "host", "started"}`` of the folder's lock, or None when it has none (or an unreadable one)."""
     try:
         owner = json.loads((Path(folder) / LOCK_NAME).read_text(encoding="utf-8"))
@@ -55,8 +54,10 @@ def lock_owner(folder: Path) -> Optional[dict]:
 
 
 def _refusal(folder: Path, owner: dict) -> FolderLocked:
-    return FolderLocked(f"--out {folder}: in use by another run (PID {owner['pid']} on {owner.get('host', '?')}, "
-                        f"lock {Path(folder) / LOCK_NAME}); wait for it to end or choose another folder")
+    return FolderLocked(
+        f"--out {folder}: in use by another run (PID {owner['pid']} on {owner.get('host', '?')}, "
+        f"lock {Path(folder) / LOCK_NAME}); wait for it to end or choose another folder"
+    )
 
 
 def check_unlocked(folder: Path) -> None:
@@ -76,7 +77,7 @@ class RunLock:
         self.path = self.folder / LOCK_NAME
         self.held = False
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         me = json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), started=time.time()))
         for _ in range(2):
             try:
@@ -85,8 +86,11 @@ class RunLock:
                 owner = lock_owner(self.folder)
                 if owner is None or (owner.get("host") == socket.gethostname() and not _alive(owner["pid"])):
                     stale = f"PID {owner['pid']}" if owner else "an unreadable lock"
-                    print(f"deap-nnprune: taking over the stale lock of {self.folder} ({stale} is gone)",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"deap-nnprune: taking over the stale lock of {self.folder} ({stale} is gone)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     self.path.unlink(missing_ok=True)
                     continue
                 raise _refusal(self.folder, owner) from None

@@ -8,8 +8,6 @@ passes the methods of these objects.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from .._adam import step_lr
 from ..capacity import capacity, paper_capacity
 from ..evaluation import evaluate_l1
@@ -32,8 +30,7 @@ class CoevolutionMonitor:
     def on_generation(self, gen: int, state: dict) -> dict:
         if gen and self.bar is not None:
             self.bar.update(self.trials)
-            self.bar.set_postfix(best_l1=f"{min(e.fitness.values[0] for e in state['encoders']):.4f}",
-                                 refresh=False)
+            self.bar.set_postfix(best_l1=f"{min(e.fitness.values[0] for e in state['encoders']):.4f}", refresh=False)
         return {}
 
 
@@ -42,7 +39,7 @@ class CanonicalMonitor:
 
     fields = ("train_l1", "capacity_encoder", "capacity_decoder", "lr_effective", "paper_capacity")
 
-    def __init__(self, data, step_size: Optional[int], gamma: float, bar) -> None:
+    def __init__(self, data, step_size: int | None, gamma: float, bar) -> None:
         self.data, self.step_size, self.gamma, self.bar = data, step_size, gamma, bar
 
     def effective_lr(self, individual) -> float:
@@ -55,6 +52,10 @@ class CanonicalMonitor:
         if gen and self.bar is not None:
             self.bar.update(1)
             self.bar.set_postfix(best_l1=f"{parent.fitness.values[0]:.4f}", refresh=False)
-        return dict(train_l1=evaluate_l1(parent, self.data.train)[0], capacity_encoder=capacity(parent.encoder),
-                    capacity_decoder=capacity(parent.decoder), lr_effective=self.effective_lr(parent),
-                    paper_capacity=paper_capacity(parent))
+        return dict(
+            train_l1=evaluate_l1(parent, self.data.train)[0],
+            capacity_encoder=capacity(parent.encoder),
+            capacity_decoder=capacity(parent.decoder),
+            lr_effective=self.effective_lr(parent),
+            paper_capacity=paper_capacity(parent),
+        )

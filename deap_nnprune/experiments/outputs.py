@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import pandas as pd
 import torch
@@ -30,20 +30,68 @@ import torch
 from ..atomic import atomic_open, atomic_write_text
 
 __all__ = [
-    "EPOCH_COLUMNS", "FINAL_COLUMNS", "TIMING_COLUMNS", "write_csv", "write_parquet", "write_json",
-    "write_state_dict", "trial_dir", "trial_finished", "merge_trials", "read_csv", "OUTPUT_NAMES",
+    "EPOCH_COLUMNS",
+    "FINAL_COLUMNS",
+    "TIMING_COLUMNS",
+    "write_csv",
+    "write_parquet",
+    "write_json",
+    "write_state_dict",
+    "trial_dir",
+    "trial_finished",
+    "merge_trials",
+    "read_csv",
+    "OUTPUT_NAMES",
 ]
 
-EPOCH_COLUMNS = ("trial", "epoch", "train_l1", "validation_l1", "capacity", "capacity_encoder", "capacity_decoder",
-                 "lr_encoder", "lr_decoder", "paper_l1", "paper_capacity")
-FINAL_COLUMNS = ("trial", "seed", "test_l1", "validation_l1", "train_l1", "capacity", "capacity_encoder",
-                 "capacity_decoder", "paper_l1", "paper_capacity")
-TIMING_COLUMNS = ("trial", "epochs_run", "resumed_from_epoch", "seconds", "seconds_per_epoch", "device", "engine",
-                  "batched_trials", "executor")
+EPOCH_COLUMNS = (
+    "trial",
+    "epoch",
+    "train_l1",
+    "validation_l1",
+    "capacity",
+    "capacity_encoder",
+    "capacity_decoder",
+    "lr_encoder",
+    "lr_decoder",
+    "paper_l1",
+    "paper_capacity",
+)
+FINAL_COLUMNS = (
+    "trial",
+    "seed",
+    "test_l1",
+    "validation_l1",
+    "train_l1",
+    "capacity",
+    "capacity_encoder",
+    "capacity_decoder",
+    "paper_l1",
+    "paper_capacity",
+)
+TIMING_COLUMNS = (
+    "trial",
+    "epochs_run",
+    "resumed_from_epoch",
+    "seconds",
+    "seconds_per_epoch",
+    "device",
+    "engine",
+    "batched_trials",
+    "executor",
+)
 TABLES = ("epochs", "final", "timings")
 #: Everything a run writes at the top of its folder (what --overwrite removes).
-OUTPUT_NAMES = ("config.json", *(f"{t}.csv" for t in TABLES), *(f"{t}.parquet" for t in TABLES),
-                "models", "trials", "checkpoints", "report", "tensorboard")
+OUTPUT_NAMES = (
+    "config.json",
+    *(f"{t}.csv" for t in TABLES),
+    *(f"{t}.parquet" for t in TABLES),
+    "models",
+    "trials",
+    "checkpoints",
+    "report",
+    "tensorboard",
+)
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
@@ -96,8 +144,15 @@ def trial_finished(out: Path, trial: int) -> bool:
     return (trial_dir(out, trial) / "final.csv").is_file()
 
 
-def write_trial(out: Path, trial: int, epochs: pd.DataFrame, final: pd.DataFrame, timings: pd.DataFrame,
-                model: torch.nn.Module, exports: Sequence[str] = ()) -> None:
+def write_trial(
+    out: Path,
+    trial: int,
+    epochs: pd.DataFrame,
+    final: pd.DataFrame,
+    timings: pd.DataFrame,
+    model: torch.nn.Module,
+    exports: Sequence[str] = (),
+) -> None:
     """A finished trial's files; ``final.csv`` last, as the mark that the trial is done.
 
     *exports* (``run.export``) adds ``models/trial-K.onnx`` for ``"onnx"``.
@@ -128,7 +183,7 @@ def _concatenate_text(paths: Sequence[Path]) -> str:
     return (header or "") + "".join(rows)
 
 
-def merge_trials(out: Path, trials: Iterable[int], parquet: Optional[bool] = None) -> dict[str, pd.DataFrame]:
+def merge_trials(out: Path, trials: Iterable[int], parquet: bool | None = None) -> dict[str, pd.DataFrame]:
     """Merge every trial's tables into ``epochs``/``final``/``timings`` ``.csv`` (and ``.parquet``)."""
     out = Path(out)
     trials = list(trials)

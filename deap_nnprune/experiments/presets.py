@@ -27,7 +27,7 @@ and a ``pruning.min_capacity`` floor stops the pruning.
 :data:`PAPER_RESULTS` holds the paper's published figures, keyed by preset.
 
 >>> sorted(PRESETS)[:2]
-['ours-canonical-conjunctive-exponential', 'ours-canonical-random-exponential-sign']
+['baseline-dense', 'baseline-gmp-35']
 >>> get_preset("paper-coevolution-none").training.optimizer_state
 'fresh_per_batch'
 """
@@ -36,10 +36,16 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 from .config import (
-    AlgorithmConfig, ConfigError, DataConfig, ExperimentConfig, NetworkConfig, PruningConfig, RunConfig,
+    AlgorithmConfig,
+    ConfigError,
+    DataConfig,
+    ExperimentConfig,
+    NetworkConfig,
+    PruningConfig,
+    RunConfig,
     TrainingConfig,
 )
 
@@ -47,26 +53,41 @@ __all__ = ["PRESETS", "PAPER_RESULTS", "PublishedResult", "get_preset"]
 
 _PAPER_DATA = DataConfig()  # 1000 rows per split, 1000 dims, 10 clusters, noise 0.05
 _REGROW = NetworkConfig(persistent_masks=False)
-_COEVOLUTION = AlgorithmConfig(name="coevolution", epochs=400, cells=10, topology="ring", radius=1,
-                               solution_concept="best", update="sequential")
+_COEVOLUTION = AlgorithmConfig(
+    name="coevolution", epochs=400, cells=10, topology="ring", radius=1, solution_concept="best", update="sequential"
+)
 #: The authors' coevolution: their selection and a row's cell count from their experiment file.
 _AUTHORS_COEVOLUTION = replace(_COEVOLUTION, pair_selection="same_index", tournament_replacement=True)
 _CANONICAL = AlgorithmConfig(name="canonical", epochs=400, offspring=1, elitist=False)
-_COEVOLUTION_TRAINING = TrainingConfig(lr=1e-5, batch_size=5, optimizer_state="fresh_per_batch",
-                                       lr_mutation_sigma=1e-5, lr_owner="cell")
-_CANONICAL_TRAINING = TrainingConfig(lr=1e-3, batch_size=5, optimizer_state="persistent",
-                                     lr_decay_every=0.25, lr_gamma=0.1)
+_COEVOLUTION_TRAINING = TrainingConfig(
+    lr=1e-5, batch_size=5, optimizer_state="fresh_per_batch", lr_mutation_sigma=1e-5, lr_owner="cell"
+)
+_CANONICAL_TRAINING = TrainingConfig(
+    lr=1e-3, batch_size=5, optimizer_state="persistent", lr_decay_every=0.25, lr_gamma=0.1
+)
 _RUN = RunConfig(trials=10)
 
 
-def _paper(name: str, algorithm: str, operator: str, schedule: str, description: str, cells: int = 5,
-           amount: float = 0.1, **changes) -> ExperimentConfig:
+def _paper(
+    name: str,
+    algorithm: str,
+    operator: str,
+    schedule: str,
+    description: str,
+    cells: int = 5,
+    amount: float = 0.1,
+    **changes,
+) -> ExperimentConfig:
     coevolution = algorithm == "coevolution"
     config = ExperimentConfig(
-        name=name, description=description, data=_PAPER_DATA, network=_REGROW,
+        name=name,
+        description=description,
+        data=_PAPER_DATA,
+        network=_REGROW,
         training=_COEVOLUTION_TRAINING if coevolution else _CANONICAL_TRAINING,
         pruning=PruningConfig(operator=operator, schedule=schedule, amount=amount, min_alive=0),
-        algorithm=replace(_AUTHORS_COEVOLUTION, cells=cells) if coevolution else _CANONICAL, run=_RUN,
+        algorithm=replace(_AUTHORS_COEVOLUTION, cells=cells) if coevolution else _CANONICAL,
+        run=_RUN,
     )
     return replace(config, **changes)
 
@@ -77,42 +98,150 @@ def _paper(name: str, algorithm: str, operator: str, schedule: str, description:
 _OURS_COEVOLUTION_P = 0.075
 
 
-def _ours(name: str, description: str, operator: str = "random", schedule: str = "exponential",
-          algorithm: Optional[AlgorithmConfig] = None, training: Optional[TrainingConfig] = None,
-          p: float = _OURS_COEVOLUTION_P, min_capacity: float = 0.0) -> ExperimentConfig:
+def _ours(
+    name: str,
+    description: str,
+    operator: str = "random",
+    schedule: str = "exponential",
+    algorithm: AlgorithmConfig | None = None,
+    training: TrainingConfig | None = None,
+    p: float = _OURS_COEVOLUTION_P,
+    min_capacity: float = 0.0,
+) -> ExperimentConfig:
     return ExperimentConfig(
-        name=name, description=description, data=_PAPER_DATA, network=NetworkConfig(persistent_masks=True),
+        name=name,
+        description=description,
+        data=_PAPER_DATA,
+        network=NetworkConfig(persistent_masks=True),
         training=training or TrainingConfig(lr=1e-3, optimizer_state="persistent"),
         pruning=PruningConfig(operator=operator, schedule=schedule, p=p, min_capacity=min_capacity),
-        algorithm=algorithm or replace(_COEVOLUTION, update="synchronous"), run=_RUN,
+        algorithm=algorithm or replace(_COEVOLUTION, update="synchronous"),
+        run=_RUN,
     )
 
 
+#: Network-steps of the ``ours-coevolution-…`` rows: 10 cells × 400 epochs (each cell trains one pair per epoch).
+#: A baseline trains one autoencoder for as many epochs, so both take the same Adam steps on the same rows.
+_BASELINE_EPOCHS = _COEVOLUTION.cells * _COEVOLUTION.epochs
+
+
+def _baseline(name: str, description: str, pruning: PruningConfig, persistent: bool = True) -> ExperimentConfig:
+    return ExperimentConfig(
+        name=name,
+        description=description,
+        data=_PAPER_DATA,
+        network=NetworkConfig(persistent_masks=persistent),
+        training=TrainingConfig(lr=1e-3, optimizer_state="persistent"),
+        pruning=pruning,
+        algorithm=replace(_CANONICAL, epochs=_BASELINE_EPOCHS),
+        run=_RUN,
+    )
+
+
+_BASELINES = [
+    _baseline(
+        "baseline-dense",
+        f"baseline: one dense autoencoder, persistent Adam lr 1e-3, {_BASELINE_EPOCHS} epochs (the compute of a "
+        "10-cell, 400-epoch coevolution row), no pruning",
+        PruningConfig(operator="none"),
+    ),
+    _baseline(
+        "baseline-gmp-50",
+        f"baseline: gradual magnitude pruning (Zhu & Gupta cubic schedule, global ranking) to 50% of the weights, "
+        f"persistent Adam lr 1e-3, {_BASELINE_EPOCHS} epochs",
+        PruningConfig(operator="gradual_magnitude", schedule="fixed", p=1.0, final_capacity=0.5, min_alive=1),
+    ),
+    _baseline(
+        "baseline-gmp-35",
+        f"baseline: gradual magnitude pruning (Zhu & Gupta, global) to 35% of the weights, persistent Adam lr 1e-3, "
+        f"{_BASELINE_EPOCHS} epochs",
+        PruningConfig(operator="gradual_magnitude", schedule="fixed", p=1.0, final_capacity=0.35, min_alive=1),
+    ),
+    _baseline(
+        "baseline-perturbation",
+        f"baseline: dense training with the perturbation alone (regrowth-mode random pruning, 10%, exponential "
+        f"p=0.5), persistent Adam lr 1e-3, {_BASELINE_EPOCHS} epochs",
+        PruningConfig(operator="random", schedule="exponential", p=0.5, amount=0.1, min_alive=0),
+        persistent=False,
+    ),
+]
+
 _ALL = [
-    _paper("paper-coevolution-none", "coevolution", "none", "exponential",
-           "paper: coevolution, 5 cells, no pruning (published 0.145)"),
-    _paper("paper-coevolution-random-exponential", "coevolution", "random", "exponential",
-           "paper: coevolution, 5 cells, random pruning, exponential schedule p=0.5 (published 0.104 @ 0.87)"),
-    _paper("paper-coevolution-conjunctive-final_n", "coevolution", "conjunctive", "final_n",
-           "paper: coevolution, 5 cells, conjunctive pruning in the last quarter, p=0.5 (published 0.152 @ 0.80)"),
-    _paper("paper-coevolution-variance-population", "coevolution", "variance", "population",
-           "paper: coevolution, 10 cells, variance pruning, population schedule p=0.1 (published 0.157 @ 1.00)",
-           cells=10),
-    _paper("paper-coevolution-small-random-exponential", "coevolution", "random", "exponential",
-           "paper: coevolution, 10 cells, small autoencoder (latent 2), 4000 dims, random exponential "
-           "(published 0.24)",
-           cells=10, network=replace(_REGROW, architecture="small"), data=replace(_PAPER_DATA, n_dim=4000)),
-    _paper("paper-coevolution-random-prune_after", "coevolution", "random", "prune_after",
-           "paper: coevolution, 5 cells, no pruning during training, 10% random pruning once after the last "
-           "epoch (published: much worse than pruning during training)"),
-    _paper("paper-canonical-none", "canonical", "none", "exponential",
-           "paper: canonical (1+1), no pruning, lr 1e-3 (our reading) /10 every quarter (published 0.267)"),
-    _paper("paper-canonical-conjunctive-exponential", "canonical", "conjunctive", "exponential",
-           "paper: canonical (1+1), conjunctive exponential p=0.5, lr 1e-3 (our reading) (published 0.27 @ 0.75)"),
-    _paper("paper-canonical-random-exponential", "canonical", "random", "exponential",
-           "paper: canonical (1+1), random exponential p=0.5, lr 1e-3 (our reading) (published 0.5, collapse)"),
-    _paper("paper-canonical-variance-exponential", "canonical", "variance", "exponential",
-           "paper: canonical (1+1), variance exponential p=0.1, lr 1e-3 (our reading) (published 0.5, collapse)"),
+    _paper(
+        "paper-coevolution-none",
+        "coevolution",
+        "none",
+        "exponential",
+        "paper: coevolution, 5 cells, no pruning (published 0.145)",
+    ),
+    _paper(
+        "paper-coevolution-random-exponential",
+        "coevolution",
+        "random",
+        "exponential",
+        "paper: coevolution, 5 cells, random pruning, exponential schedule p=0.5 (published 0.104 @ 0.87)",
+    ),
+    _paper(
+        "paper-coevolution-conjunctive-final_n",
+        "coevolution",
+        "conjunctive",
+        "final_n",
+        "paper: coevolution, 5 cells, conjunctive pruning in the last quarter, p=0.5 (published 0.152 @ 0.80)",
+    ),
+    _paper(
+        "paper-coevolution-variance-population",
+        "coevolution",
+        "variance",
+        "population",
+        "paper: coevolution, 10 cells, variance pruning, population schedule p=0.1 (published 0.157 @ 1.00)",
+        cells=10,
+    ),
+    _paper(
+        "paper-coevolution-small-random-exponential",
+        "coevolution",
+        "random",
+        "exponential",
+        "paper: coevolution, 10 cells, small autoencoder (latent 2), 4000 dims, random exponential (published 0.24)",
+        cells=10,
+        network=replace(_REGROW, architecture="small"),
+        data=replace(_PAPER_DATA, n_dim=4000),
+    ),
+    _paper(
+        "paper-coevolution-random-prune_after",
+        "coevolution",
+        "random",
+        "prune_after",
+        "paper: coevolution, 5 cells, no pruning during training, 10% random pruning once after the last "
+        "epoch (published: much worse than pruning during training)",
+    ),
+    _paper(
+        "paper-canonical-none",
+        "canonical",
+        "none",
+        "exponential",
+        "paper: canonical (1+1), no pruning, lr 1e-3 (our reading) /10 every quarter (published 0.267)",
+    ),
+    _paper(
+        "paper-canonical-conjunctive-exponential",
+        "canonical",
+        "conjunctive",
+        "exponential",
+        "paper: canonical (1+1), conjunctive exponential p=0.5, lr 1e-3 (our reading) (published 0.27 @ 0.75)",
+    ),
+    _paper(
+        "paper-canonical-random-exponential",
+        "canonical",
+        "random",
+        "exponential",
+        "paper: canonical (1+1), random exponential p=0.5, lr 1e-3 (our reading) (published 0.5, collapse)",
+    ),
+    _paper(
+        "paper-canonical-variance-exponential",
+        "canonical",
+        "variance",
+        "exponential",
+        "paper: canonical (1+1), variance exponential p=0.1, lr 1e-3 (our reading) (published 0.5, collapse)",
+    ),
     ExperimentConfig(
         name="quick",
         description="one-minute demo: 3 cells, 100 dims, 200 rows, 10 epochs, random exponential, 2 trials",
@@ -123,29 +252,59 @@ _ALL = [
         algorithm=AlgorithmConfig(name="coevolution", epochs=10, cells=3, update="synchronous"),
         run=RunConfig(trials=2, checkpoint_every=2),
     ),
-    _ours("ours-coevolution-random-exponential",
-          "ours: coevolution, random exponential p=0.075, persistent masks and Adam state, synchronous, lr 1e-3"),
-    _ours("ours-coevolution-random-exponential-sign",
-          "ours: coevolution, random exponential p=0.5 down to a 35% capacity floor, persistent masks, "
-          "Adam rebuilt every batch (sign steps) at lr 3e-4, synchronous",
-          p=0.5, min_capacity=0.35, training=TrainingConfig(lr=3e-4, optimizer_state="fresh_per_batch")),
-    _ours("ours-coevolution-magnitude-exponential",
-          "ours: coevolution, magnitude pruning (smallest |w|), exponential p=0.075, persistent masks and Adam, lr 1e-3",
-          operator="magnitude"),
-    _ours("ours-coevolution-torus-random-exponential",
-          "ours: coevolution on a 3x3 torus (von Neumann), random exponential p=0.075, persistent masks and Adam, "
-          "lr 1e-3",
-          algorithm=replace(_COEVOLUTION, cells=9, topology="torus", neighbourhood="von_neumann",
-                            update="synchronous")),
-    _ours("ours-canonical-random-exponential-sign",
-          "ours: canonical (1+1), random exponential p=0.5 down to a 45% capacity floor, persistent masks, "
-          "Adam rebuilt every batch (sign steps) at lr 3e-4",
-          algorithm=_CANONICAL, p=0.5, min_capacity=0.45,
-          training=TrainingConfig(lr=3e-4, optimizer_state="fresh_per_batch")),
-    _ours("ours-canonical-conjunctive-exponential",
-          "ours: canonical (1+1), conjunctive exponential, persistent masks and Adam, lr 1e-3 /10 every quarter",
-          operator="conjunctive", algorithm=_CANONICAL, training=_CANONICAL_TRAINING, p=0.5),
+    _ours(
+        "ours-coevolution-random-exponential",
+        "ours: coevolution, random exponential p=0.075, persistent masks and Adam state, synchronous, lr 1e-3",
+    ),
+    _ours(
+        "ours-coevolution-random-exponential-sign",
+        "ours: coevolution, random exponential p=0.5 down to a 35% capacity floor, persistent masks, "
+        "Adam rebuilt every batch (sign steps) at lr 3e-4, synchronous",
+        p=0.5,
+        min_capacity=0.35,
+        training=TrainingConfig(lr=3e-4, optimizer_state="fresh_per_batch"),
+    ),
+    _ours(
+        "ours-coevolution-magnitude-exponential",
+        "ours: coevolution, magnitude pruning (smallest |w|), exponential p=0.075, persistent masks and Adam, lr 1e-3",
+        operator="magnitude",
+    ),
+    _ours(
+        "ours-coevolution-torus-random-exponential",
+        "ours: coevolution on a 3x3 torus (von Neumann), random exponential p=0.075, persistent masks and Adam, "
+        "lr 1e-3",
+        algorithm=replace(_COEVOLUTION, cells=9, topology="torus", neighbourhood="von_neumann", update="synchronous"),
+    ),
+    _ours(
+        "ours-canonical-random-exponential-sign",
+        "ours: canonical (1+1), random exponential p=0.5 down to a 45% capacity floor, persistent masks, "
+        "Adam rebuilt every batch (sign steps) at lr 3e-4",
+        algorithm=_CANONICAL,
+        p=0.5,
+        min_capacity=0.45,
+        training=TrainingConfig(lr=3e-4, optimizer_state="fresh_per_batch"),
+    ),
+    _ours(
+        "ours-canonical-conjunctive-exponential",
+        "ours: canonical (1+1), conjunctive exponential, persistent masks and Adam, lr 1e-3 /10 every quarter",
+        operator="conjunctive",
+        algorithm=_CANONICAL,
+        training=_CANONICAL_TRAINING,
+        p=0.5,
+    ),
 ]
+
+_ALL += _BASELINES
+
+#: The best configuration found so far (docs/RESULTS.md), under a name that stays.
+BEST = "ours-coevolution-random-exponential-sign"
+_ALL.append(
+    replace(
+        next(c for c in _ALL if c.name == BEST),
+        name="ours-best",
+        description=f"alias of {BEST}, the best configuration found so far",
+    )
+)
 
 #: Every preset by name.
 PRESETS: dict[str, ExperimentConfig] = {config.name: config for config in _ALL}
@@ -154,8 +313,8 @@ PRESETS: dict[str, ExperimentConfig] = {config.name: config for config in _ALL}
 class PublishedResult(NamedTuple):
     """A median read off the paper's figures (SPEC §1): test L1 and capacity (``None``: not given)."""
 
-    test_l1: Optional[float]
-    capacity: Optional[float]
+    test_l1: float | None
+    capacity: float | None
     note: str = ""
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,7 @@ class Run:
     config: dict
     final: pd.DataFrame
     epochs: pd.DataFrame
-    folders: Optional[list[Path]] = None  # the run folders pooled into this one, when several
+    folders: list[Path] | None = None  # the run folders pooled into this one, when several
 
 
 def _is_run(folder: Path) -> bool:
@@ -63,8 +63,17 @@ def _load(folder: Path) -> Run:
         final, epochs = read_csv(folder / "final.csv"), read_csv(folder / "epochs.csv")
     except (OSError, ValueError, KeyError) as error:
         raise ReportError(f"report: {folder} cannot be read ({error})") from None
-    return Run(folder, config["name"], config["name"], config["algorithm"]["name"], config["pruning"]["operator"],
-               config["pruning"]["schedule"], config, final, epochs)
+    return Run(
+        folder,
+        config["name"],
+        config["name"],
+        config["algorithm"]["name"],
+        config["pruning"]["operator"],
+        config["pruning"]["schedule"],
+        config,
+        final,
+        epochs,
+    )
 
 
 def _same_but_seed(config: dict) -> str:
@@ -108,12 +117,24 @@ def pool(runs: Sequence[Run]) -> list[Run]:
             offset += len(member.final)
         final = pd.concat(finals, ignore_index=True)
         if final.seed.duplicated().any():
-            raise ReportError(f"report: {', '.join(str(m.folder) for m in members)} share trial seeds; "
-                              "each trial may be counted once")
+            raise ReportError(
+                f"report: {', '.join(str(m.folder) for m in members)} share trial seeds; each trial may be counted once"
+            )
         first = members[0]
-        pooled.append(Run(first.folder.parent if len({m.folder.parent for m in members}) == 1 else first.folder,
-                          first.label, first.name, first.algorithm, first.operator, first.schedule, first.config,
-                          final, pd.concat(epochs, ignore_index=True), [m.folder for m in members]))
+        pooled.append(
+            Run(
+                first.folder.parent if len({m.folder.parent for m in members}) == 1 else first.folder,
+                first.label,
+                first.name,
+                first.algorithm,
+                first.operator,
+                first.schedule,
+                first.config,
+                final,
+                pd.concat(epochs, ignore_index=True),
+                [m.folder for m in members],
+            )
+        )
     return pooled
 
 
@@ -122,7 +143,7 @@ def find_runs(dirs: Sequence[Path]) -> list[Run]:
 
     Folders of one configuration run with different seeds are pooled (see :func:`pool`).
     """
-    runs = []
+    runs: list = []
     for folder in map(Path, dirs):
         if not folder.exists():
             raise ReportError(f"report: {folder}: no such folder")
@@ -131,11 +152,18 @@ def find_runs(dirs: Sequence[Path]) -> list[Run]:
         if _is_run(folder):
             found = [folder]
         else:
-            found = sorted({p.parent for pattern in ("*/final.csv", "*/*/final.csv") for p in folder.glob(pattern)
-                            if _is_run(p.parent)})
+            found = sorted(
+                {
+                    p.parent
+                    for pattern in ("*/final.csv", "*/*/final.csv")
+                    for p in folder.glob(pattern)
+                    if _is_run(p.parent)
+                }
+            )
         if not found:
-            raise ReportError(f"report: {folder} holds no finished run (no config.json with final.csv in it "
-                              "or its subfolders)")
+            raise ReportError(
+                f"report: {folder} holds no finished run (no config.json with final.csv in it or its subfolders)"
+            )
         runs.extend(_load(f) for f in found)
     runs = pool(runs)
     counts = pd.Series([run.name for run in runs]).value_counts()
@@ -154,15 +182,25 @@ def mann_whitney(groups: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     mannwhitneyu = require("scipy.stats", "report", "the Mann–Whitney U test").mannwhitneyu
 
     rows = []
-    for (a, x), (b, y) in itertools.combinations(groups.items(), 2):
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    for (a, values_a), (b, values_b) in itertools.combinations(groups.items(), 2):
+        x, y = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
         if len(x) and len(y):
             result = mannwhitneyu(x, y, alternative="two-sided")
             u, p = float(result.statistic), float(result.pvalue)
         else:
             u = p = float("nan")
-        rows.append(dict(a=a, b=b, n_a=len(x), n_b=len(y), median_a=float(np.median(x)) if len(x) else np.nan,
-                         median_b=float(np.median(y)) if len(y) else np.nan, U=u, p_value=p))
+        rows.append(
+            dict(
+                a=a,
+                b=b,
+                n_a=len(x),
+                n_b=len(y),
+                median_a=float(np.median(x)) if len(x) else np.nan,
+                median_b=float(np.median(y)) if len(y) else np.nan,
+                U=u,
+                p_value=p,
+            )
+        )
     return pd.DataFrame(rows, columns=["a", "b", "n_a", "n_b", "median_a", "median_b", "U", "p_value"])
 
 
@@ -171,7 +209,7 @@ def _median_iqr(values: pd.Series) -> str:
     return f"{q[0.5]:.4f} [{q[0.25]:.4f}, {q[0.75]:.4f}]"
 
 
-def _published(value: Optional[float], digits: int) -> str:
+def _published(value: float | None, digits: int) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
@@ -199,23 +237,28 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     rows = []
     for run in runs:
         paper = PAPER_RESULTS.get(run.name)
-        rows.append({
-            "configuration": run.label, "operator": run.operator,
-            "schedule": "—" if run.operator == "none" else run.schedule, "trials": len(run.final),
-            "epochs": int(run.epochs.epoch.max()) if len(run.epochs) else 0,
-            "published L1": _published(paper.test_l1 if paper else None, 3),
-            "paper L1 mean (median of trials)": _pooled(run.final, "paper_l1"),
-            "published capacity": _published(paper.capacity if paper else None, 2),
-            "paper capacity mean (median of trials)": _pooled(run.final, "paper_capacity"),
-            "test L1 median [IQR]": _median_iqr(run.final.test_l1),
-            "capacity median [IQR]": _median_iqr(run.final.capacity),
-            "note": paper.note if paper else "",
-        })
+        rows.append(
+            {
+                "configuration": run.label,
+                "operator": run.operator,
+                "schedule": "—" if run.operator == "none" else run.schedule,
+                "trials": len(run.final),
+                "epochs": int(run.epochs.epoch.max()) if len(run.epochs) else 0,
+                "published L1": _published(paper.test_l1 if paper else None, 3),
+                "paper L1 mean (median of trials)": _pooled(run.final, "paper_l1"),
+                "published capacity": _published(paper.capacity if paper else None, 2),
+                "paper capacity mean (median of trials)": _pooled(run.final, "paper_capacity"),
+                "test L1 median [IQR]": _median_iqr(run.final.test_l1),
+                "capacity median [IQR]": _median_iqr(run.final.capacity),
+                "note": paper.note if paper else "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _markdown(frame: pd.DataFrame) -> str:
     """A GitHub-style markdown table (no extra dependency)."""
+
     def cell(value) -> str:
         if isinstance(value, float):
             return "—" if np.isnan(value) else f"{value:.4g}"
@@ -251,28 +294,46 @@ def tables(runs: Sequence[Run], heading: str = "####") -> str:
 
 def render(runs: Sequence[Run], figures: Sequence[str]) -> str:
     """The text of report.md."""
-    parts = ["# deap_nnprune report", "",
-             "The paper's published figures (GECCO 2025, 30 trials, 400 epochs, read off its figures) stand beside "
-             "ours of the same metric: *paper L1* is the training-set L1 of every cell's centre pair at the last "
-             "epoch, pooled over cells and trials (mean; in brackets the median of the trials' means), and "
-             "*paper capacity* the authors' "
-             "counter of pruned weights (counted after each prune, never recounted after regrowth). Our own "
-             "metrics follow: test L1 of the pair chosen by validation L1 and capacity, its true fraction of "
-             "weights alive (median over trials, interquartile range in brackets). The 5% bit noise of the data "
-             "makes 0.05 the floor.", ""]
+    parts = [
+        "# deap_nnprune report",
+        "",
+        "The paper's published figures (GECCO 2025, 30 trials, 400 epochs, read off its figures) stand beside "
+        "ours of the same metric: *paper L1* is the training-set L1 of every cell's centre pair at the last "
+        "epoch, pooled over cells and trials (mean; in brackets the median of the trials' means), and "
+        "*paper capacity* the authors' "
+        "counter of pruned weights (counted after each prune, never recounted after regrowth). Our own "
+        "metrics follow: test L1 of the pair chosen by validation L1 and capacity, its true fraction of "
+        "weights alive (median over trials, interquartile range in brackets). The 5% bit noise of the data "
+        "makes 0.05 the floor.",
+        "",
+    ]
     parts += [tables(runs, "##")]
     parts += ["## Figures", ""] + [f"![{name}]({name})" for name in figures] + [""]
-    parts += ["## Runs", "", _markdown(pd.DataFrame([{
-        "configuration": run.label,
-        "folder": ", ".join(str(f) for f in run.folders) if run.folders else str(run.folder),
-        "trials": len(run.final),
-        "seed": ", ".join(str(json.loads((f / "config.json").read_text())["seed"]) for f in run.folders)
-        if run.folders else run.config["run"]["seed"], "description": run.config.get("description", ""),
-    } for run in runs])), ""]
+    parts += [
+        "## Runs",
+        "",
+        _markdown(
+            pd.DataFrame(
+                [
+                    {
+                        "configuration": run.label,
+                        "folder": ", ".join(str(f) for f in run.folders) if run.folders else str(run.folder),
+                        "trials": len(run.final),
+                        "seed": ", ".join(str(json.loads((f / "config.json").read_text())["seed"]) for f in run.folders)
+                        if run.folders
+                        else run.config["run"]["seed"],
+                        "description": run.config.get("description", ""),
+                    }
+                    for run in runs
+                ]
+            )
+        ),
+        "",
+    ]
     return "\n".join(parts)
 
 
-def write_report(dirs: Sequence[Path], out: Optional[Path] = None) -> Path:
+def write_report(dirs: Sequence[Path], out: Path | None = None) -> Path:
     """Write report.md and the figures for the runs in *dirs*; returns report.md's path."""
     from .figures import draw_all
 

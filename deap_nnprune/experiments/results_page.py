@@ -19,8 +19,8 @@ no figure in a block is typed by hand; ``report --update PAGE --check``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..atomic import atomic_write_text
 from .report import ReportError, find_runs, tables
@@ -32,9 +32,11 @@ _BLOCK = re.compile(r"(<!-- report: (?P<dirs>[^>]*?) -->\n)(?P<body>.*?)(<!-- en
 
 def fill(text: str, render: Callable[[list[str]], str]) -> str:
     """*text* with the body of every report block replaced by ``render(dirs)``."""
+
     def replace(match: re.Match) -> str:
         body = render(match.group("dirs").split())
         return match.group(1) + body.rstrip("\n") + "\n" + match.group(4)
+
     return _BLOCK.sub(replace, text)
 
 

@@ -17,9 +17,9 @@ import shlex
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -34,8 +34,19 @@ from .lock import LOCK_NAME, RunLock, check_unlocked
 from .outputs import OUTPUT_NAMES, merge_trials, trial_finished, write_json
 from .trial import TrialTask, checkpoint_path, read_checkpoint, run_task
 
-__all__ = ["RunPlan", "RunError", "prepare", "execute", "trial_seeds", "estimate_memory", "available_memory",
-           "under_scoop", "check_output_folder", "check_resume", "resume_command"]
+__all__ = [
+    "RunPlan",
+    "RunError",
+    "prepare",
+    "execute",
+    "trial_seeds",
+    "estimate_memory",
+    "available_memory",
+    "under_scoop",
+    "check_output_folder",
+    "check_resume",
+    "resume_command",
+]
 
 
 class RunError(ValueError):
@@ -63,7 +74,7 @@ class RunPlan:
     engine: str
     command: list[str]
     finished: list[int]
-    memory: tuple[int, Optional[int]]
+    memory: tuple[int, int | None]
 
 
 # -- checks ----------------------------------------------------------------------
@@ -96,8 +107,10 @@ def check_output_folder(out: Path, resume: bool, overwrite: bool) -> None:
             if not (out / "config.json").is_file():
                 raise RunError(f"--resume: {out} holds no run to resume (no config.json)")
         elif any(p.name != LOCK_NAME for p in out.iterdir()) and not overwrite:
-            raise RunError(f"--out {out}: folder is not empty; pass --resume to continue the run in it, "
-                           "--overwrite to replace it, or choose another folder")
+            raise RunError(
+                f"--out {out}: folder is not empty; pass --resume to continue the run in it, "
+                "--overwrite to replace it, or choose another folder"
+            )
     else:
         if resume:
             raise RunError(f"--resume: {out} does not exist; there is no run to resume")
@@ -131,12 +144,14 @@ def check_resume(out: Path, config: ExperimentConfig) -> None:
     changed = _differences(saved, identity(config))
     if changed:
         shown = "; ".join(changed[:4]) + ("; ..." if len(changed) > 4 else "")
-        raise RunError(f"--resume: {out} was run with a different configuration ({shown}); "
-                       "use the same preset and options, or another --out")
+        raise RunError(
+            f"--resume: {out} was run with a different configuration ({shown}); "
+            "use the same preset and options, or another --out"
+        )
 
 
 # -- memory ------------------------------------------------------------------------
-def available_memory() -> Optional[int]:
+def available_memory() -> int | None:
     """Bytes of memory available to a new process (``MemAvailable``), or None if unknown."""
     try:
         with open("/proc/meminfo") as handle:
@@ -170,7 +185,7 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.2f} GiB"
 
 
-def _data_shape(config: ExperimentConfig) -> tuple[int, int, Optional[object]]:
+def _data_shape(config: ExperimentConfig) -> tuple[int, int, object | None]:
     """``(n_dim, bytes, data)``: generated data is measured without building it, other data is loaded."""
     if config.data.source == "binary_clustering":
         return config.data.n_dim, 3 * config.data.n_samples * config.data.n_dim * 4, None
@@ -180,8 +195,9 @@ def _data_shape(config: ExperimentConfig) -> tuple[int, int, Optional[object]]:
 
 
 # -- the run -----------------------------------------------------------------------
-def prepare(config: ExperimentConfig, out: Path, resume: bool = False, overwrite: bool = False,
-            command: Sequence[str] = ()) -> RunPlan:
+def prepare(
+    config: ExperimentConfig, out: Path, resume: bool = False, overwrite: bool = False, command: Sequence[str] = ()
+) -> RunPlan:
     """Check a run completely; writes nothing. Raises ValueError subclasses with one-line messages."""
     config = resolved(config)
     resolve_device(config.run.device)
@@ -200,12 +216,15 @@ def prepare(config: ExperimentConfig, out: Path, resume: bool = False, overwrite
     n_dim, data_bytes, _ = _data_shape(config)
     executor = resolve_executor(config.run.executor)
     workers = {"serial": 1, "scoop": _scoop_workers() if executor == "scoop" else 1}.get(
-        executor, config.run.workers or default_workers())
+        executor, config.run.workers or default_workers()
+    )
     need, have = estimate_memory(config, n_dim, data_bytes, workers), available_memory()
     if have is not None and need > have:
-        raise RunError(f"this run needs about {_gib(need)} of memory ({config.algorithm.cells} cells x "
-                       f"{toolboxes.parameter_count(config, n_dim)} parameters per network, {n_dim} dims) but only "
-                       f"{_gib(have)} is available; lower algorithm.cells, data.n_dim or the trials batched together")
+        raise RunError(
+            f"this run needs about {_gib(need)} of memory ({config.algorithm.cells} cells x "
+            f"{toolboxes.parameter_count(config, n_dim)} parameters per network, {n_dim} dims) but only "
+            f"{_gib(have)} is available; lower algorithm.cells, data.n_dim or the trials batched together"
+        )
     toolboxes.load_data(config.data, config.run.plugins)  # generate (and cache) the data before creating anything
     finished = [k for k in range(config.run.trials) if resume and trial_finished(out, k)]
     if resume:  # a damaged checkpoint is refused now, before any work
@@ -213,8 +232,17 @@ def prepare(config: ExperimentConfig, out: Path, resume: bool = False, overwrite
             if k not in finished:
                 read_checkpoint(checkpoint_path(out, (k,)))
         read_checkpoint(checkpoint_path(out, tuple(range(config.run.trials))))
-    return RunPlan(config, out, resume, overwrite, trial_seeds(config.run.seed, config.run.trials), engine,
-                   list(command), finished, (need, have))
+    return RunPlan(
+        config,
+        out,
+        resume,
+        overwrite,
+        trial_seeds(config.run.seed, config.run.trials),
+        engine,
+        list(command),
+        finished,
+        (need, have),
+    )
 
 
 def _scoop_workers() -> int:
@@ -230,8 +258,14 @@ def _versions() -> dict:
 
     from .. import __version__
 
-    versions = dict(deap_nnprune=__version__, python=platform.python_version(), torch=torch.__version__,
-                    deap=getattr(deap, "__version__", "?"), numpy=np.__version__, pandas=pandas.__version__)
+    versions = dict(
+        deap_nnprune=__version__,
+        python=platform.python_version(),
+        torch=torch.__version__,
+        deap=getattr(deap, "__version__", "?"),
+        numpy=np.__version__,
+        pandas=pandas.__version__,
+    )
     try:
         import scoop
 
@@ -260,10 +294,19 @@ def _start_folder(plan: RunPlan) -> None:
             elif target.exists():
                 target.unlink()
     if not plan.resume:
-        write_json(out / "config.json", dict(
-            name=plan.config.name, config=to_dict(plan.config), identity=identity(plan.config),
-            seed=plan.config.run.seed, trial_seeds=plan.seeds, engine=plan.engine, versions=_versions(),
-            command=shlex.join([sys.executable, "-m", "deap_nnprune", *plan.command])))
+        write_json(
+            out / "config.json",
+            dict(
+                name=plan.config.name,
+                config=to_dict(plan.config),
+                identity=identity(plan.config),
+                seed=plan.config.run.seed,
+                trial_seeds=plan.seeds,
+                engine=plan.engine,
+                versions=_versions(),
+                command=shlex.join([sys.executable, "-m", "deap_nnprune", *plan.command]),
+            ),
+        )
     for name in ("trials", "models", "checkpoints"):
         (out / name).mkdir(exist_ok=True)
 
@@ -280,8 +323,9 @@ def _resumed_epochs(plan: RunPlan, tasks: list[TrialTask]) -> int:
     done = len(plan.finished) * plan.config.algorithm.epochs
     for task in tasks:
         path = checkpoint_path(plan.out, task.trials)
-        if path.is_file():
-            done += read_checkpoint(path)["gen"] * len(task.trials)
+        state = read_checkpoint(path)
+        if state is not None:
+            done += state["gen"] * len(task.trials)
     return done
 
 

@@ -11,7 +11,6 @@ import copy
 import functools
 import math
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
@@ -26,8 +25,19 @@ from ..training import mut_learning_rate, mut_train, mut_train_pair
 from .config import DataConfig, ExperimentConfig, base_probability
 from .individuals import Autoencoder, Decoder, Encoder
 
-__all__ = ["load_data", "coevolution_toolbox", "canonical_toolbox", "initial_cells", "initial_autoencoder", "make_half",
-           "topology", "breeding_population", "lr_step_size", "resolve_engine", "parameter_count"]
+__all__ = [
+    "load_data",
+    "coevolution_toolbox",
+    "canonical_toolbox",
+    "initial_cells",
+    "initial_autoencoder",
+    "make_half",
+    "topology",
+    "breeding_population",
+    "lr_step_size",
+    "resolve_engine",
+    "parameter_count",
+]
 
 _INIT = 0x1417  # keeps the initialisation stream apart from the algorithms' (seed, gen, cell) streams
 
@@ -53,7 +63,7 @@ def resolve_engine(config: ExperimentConfig) -> str:
     return config.run.engine
 
 
-def lr_step_size(config: ExperimentConfig, n_train: int) -> Optional[int]:
+def lr_step_size(config: ExperimentConfig, n_train: int) -> int | None:
     """Adam steps between two StepLR multiplications (``training.lr_decay_every`` of the run), or None."""
     every = config.training.lr_decay_every
     if not every:
@@ -64,11 +74,23 @@ def lr_step_size(config: ExperimentConfig, n_train: int) -> Optional[int]:
 
 def _training_parameters(config: ExperimentConfig, n_train: int) -> dict:
     t = config.training
-    return dict(epochs=1, batch_size=t.batch_size, betas=tuple(t.betas), weight_decay=t.weight_decay,
-                optimizer_state=t.optimizer_state, lr_step_size=lr_step_size(config, n_train), lr_gamma=t.lr_gamma)
+    return dict(
+        epochs=1,
+        batch_size=t.batch_size,
+        betas=tuple(t.betas),
+        weight_decay=t.weight_decay,
+        optimizer_state=t.optimizer_state,
+        lr_step_size=lr_step_size(config, n_train),
+        lr_gamma=t.lr_gamma,
+    )
 
 
-def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: Optional[torch.Tensor]) -> None:
+def run_steps(config: ExperimentConfig, n_train: int) -> int:
+    """Adam steps one network takes in a whole run: epochs × mini-batches per epoch."""
+    return config.algorithm.epochs * math.ceil(n_train / config.training.batch_size)
+
+
+def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: torch.Tensor | None, n_train: int) -> None:
     """``prune`` and ``prune_probability``; guided operators get *data* bound (canonical) or unbound (coevolution)."""
     p = config.pruning
     if p.operator == "none":
@@ -76,8 +98,9 @@ def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: Opt
     spec = registry.operators(config.run.plugins)[p.operator]
     bound = {"data": data} if spec.needs_data and data is not None else {}
     parameters = {name: getattr(p, name) for name in spec.parameters}
-    toolbox.register("prune", spec.function, **parameters, min_alive=p.min_alive, min_capacity=p.min_capacity,
-                     **bound)
+    if spec.needs_run_length:
+        parameters["total_steps"] = run_steps(config, n_train)
+    toolbox.register("prune", spec.function, **parameters, min_alive=p.min_alive, min_capacity=p.min_capacity, **bound)
     extra = {"n": breeding_population(config)} if p.schedule == "population" else {}
     toolbox.register("prune_probability", schedules.SCHEDULES[p.schedule], p=base_probability(config), **extra)
 
@@ -93,7 +116,7 @@ def coevolution_toolbox(config: ExperimentConfig, n_train: int, engine: str) -> 
     if engine == "stacked":
         toolbox.register("evaluate_pairs", evaluate_pairs)
         toolbox.register("train_pairs", train_pairs, lr=None, steps=None, **training)
-    _register_pruning(toolbox, config, data=None)
+    _register_pruning(toolbox, config, data=None, n_train=n_train)
     if config.training.lr_mutation_sigma > 0:
         toolbox.register("mutate_lr", mut_learning_rate, sigma=config.training.lr_mutation_sigma)
     return toolbox
@@ -104,10 +127,15 @@ def canonical_toolbox(config: ExperimentConfig, data: datasets.DataSplits) -> ba
     toolbox = base.Toolbox()
     toolbox.register("map", map)
     toolbox.register("clone", copy.deepcopy)
-    toolbox.register("train", mut_train, data=data.train, engine=config.run.engine,
-                     **_training_parameters(config, data.train.shape[0]))
+    toolbox.register(
+        "train",
+        mut_train,
+        data=data.train,
+        engine=config.run.engine,
+        **_training_parameters(config, data.train.shape[0]),
+    )
     toolbox.register("evaluate", evaluate_l1, data=data.validation)
-    _register_pruning(toolbox, config, data=data.train)
+    _register_pruning(toolbox, config, data=data.train, n_train=data.train.shape[0])
     if config.training.lr_mutation_sigma > 0:
         toolbox.register("mutate_lr", mut_learning_rate, sigma=config.training.lr_mutation_sigma)
     return toolbox
@@ -123,8 +151,9 @@ def make_half(cls: type, config: ExperimentConfig, n_dim: int, part: str, rng: n
     sizes = network.sizes(n_dim)[0 if part == "encoder" else 1]
     activation = ACTIVATIONS[network.activation]
     output = activation if part == "encoder" else ACTIVATIONS[network.output_activation]
-    return cls(sizes, activation, output, learning_rate=config.training.lr,
-               persistent_masks=network.persistent_masks, rng=rng)
+    return cls(
+        sizes, activation, output, learning_rate=config.training.lr, persistent_masks=network.persistent_masks, rng=rng
+    )
 
 
 def initial_cells(config: ExperimentConfig, n_dim: int, seeds, device: torch.device) -> tuple[list, list]:

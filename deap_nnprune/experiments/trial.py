@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 import torch
@@ -50,7 +49,7 @@ def checkpoint_path(out: Path, trials: tuple[int, ...]) -> Path:
     return Path(out) / "checkpoints" / f"{name}.ckpt"
 
 
-def read_checkpoint(path: Path) -> Optional[dict]:
+def read_checkpoint(path: Path) -> dict | None:
     """The state saved in a checkpoint (None when there is none yet)."""
     if not path.is_file():
         return None
@@ -80,27 +79,52 @@ def run_task(task: TrialTask, bar=None) -> dict:
         tables = _run_canonical(task, data, device, ckpt, state, bar)
     seconds = time.perf_counter() - start
     epochs_run = config.algorithm.epochs - start_gen
-    for k, (trial, seed) in enumerate(zip(task.trials, task.seeds)):
+    for k, trial in enumerate(task.trials):
         epochs, final, model = tables[k]
-        timings = pd.DataFrame([dict(
-            trial=trial, epochs_run=epochs_run, resumed_from_epoch=start_gen, seconds=seconds,
-            seconds_per_epoch=seconds / epochs_run if epochs_run else float("nan"), device=str(device),
-            engine=task.engine, batched_trials=len(task.trials) > 1, executor=task.executor)])
+        timings = pd.DataFrame(
+            [
+                dict(
+                    trial=trial,
+                    epochs_run=epochs_run,
+                    resumed_from_epoch=start_gen,
+                    seconds=seconds,
+                    seconds_per_epoch=seconds / epochs_run if epochs_run else float("nan"),
+                    device=str(device),
+                    engine=task.engine,
+                    batched_trials=len(task.trials) > 1,
+                    executor=task.executor,
+                )
+            ]
+        )
         if "tensorboard" in config.run.log:
             tensorboard_log.write_epochs(out / "tensorboard" / f"trial-{trial}", epochs)
         write_trial(out, trial, epochs, final, timings, model, config.run.export)
     if not config.run.keep_checkpoints:
         ckpt.unlink(missing_ok=True)
-    return dict(trials=task.trials, epochs=config.algorithm.epochs, start_gen=start_gen,
-                test_l1=[float(tables[k][1].test_l1.iloc[0]) for k in range(len(task.trials))])
+    return dict(
+        trials=task.trials,
+        epochs=config.algorithm.epochs,
+        start_gen=start_gen,
+        test_l1=[float(tables[k][1].test_l1.iloc[0]) for k in range(len(task.trials))],
+    )
 
 
 def _final_row(trial: int, seed: int, encoder, decoder, data) -> pd.DataFrame:
     pair = MaskedAutoencoder(encoder, decoder)
-    return pd.DataFrame([dict(
-        trial=trial, seed=seed, test_l1=evaluate_pair(encoder, decoder, data.test)[0],
-        validation_l1=encoder.fitness.values[0], train_l1=evaluate_pair(encoder, decoder, data.train)[0],
-        capacity=capacity(pair), capacity_encoder=capacity(encoder), capacity_decoder=capacity(decoder))])
+    return pd.DataFrame(
+        [
+            dict(
+                trial=trial,
+                seed=seed,
+                test_l1=evaluate_pair(encoder, decoder, data.test)[0],
+                validation_l1=encoder.fitness.values[0],
+                train_l1=evaluate_pair(encoder, decoder, data.train)[0],
+                capacity=capacity(pair),
+                capacity_encoder=capacity(encoder),
+                capacity_decoder=capacity(decoder),
+            )
+        ]
+    )
 
 
 def _stopped_early(logbook, epochs: int) -> None:
@@ -119,29 +143,54 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
         encoders, decoders = state["encoders"], state["decoders"]
     monitor = CoevolutionMonitor(n_trials, bar)
     encoders, decoders, logbook = algorithms.ea_spatial_coevolution(
-        encoders, decoders, toolbox, a.epochs, data, radius=a.radius, topology=toolboxes.topology(config, n_trials),
-        solution_concept=a.solution_concept, tournament_size=a.tournament_size, update=a.update,
-        on_generation=monitor.on_generation, stop_when=stop_requested,
-        pair_selection=a.pair_selection, tournament_replacement=a.tournament_replacement,
+        encoders,
+        decoders,
+        toolbox,
+        a.epochs,
+        data,
+        radius=a.radius,
+        topology=toolboxes.topology(config, n_trials),
+        solution_concept=a.solution_concept,
+        tournament_size=a.tournament_size,
+        update=a.update,
+        on_generation=monitor.on_generation,
+        stop_when=stop_requested,
+        pair_selection=a.pair_selection,
+        tournament_replacement=a.tournament_replacement,
         lr_owner=config.training.lr_owner,
-        verbose=False, seed=list(task.seeds), trials=n_trials, score_batch_size=a.score_batch_size,
-        checkpoint=str(ckpt), checkpoint_every=config.run.checkpoint_every,
-        resume=str(ckpt) if state is not None else None)
+        verbose=False,
+        seed=list(task.seeds),
+        trials=n_trials,
+        score_batch_size=a.score_batch_size,
+        checkpoint=str(ckpt),
+        checkpoint_every=config.run.checkpoint_every,
+        resume=str(ckpt) if state is not None else None,
+    )
     _stopped_early(logbook, a.epochs)
     rows = pd.DataFrame(list(logbook))
     tables = []
     for local, (trial, seed) in enumerate(zip(task.trials, task.seeds)):
         mine = rows[rows.trial == local]
-        epochs = pd.DataFrame(dict(
-            trial=trial, epoch=mine.gen.to_numpy(), train_l1=mine.best_train.to_numpy(),
-            validation_l1=mine.best_validation.to_numpy(), capacity=mine.capacity.to_numpy(),
-            capacity_encoder=mine.capacity_encoder.to_numpy(), capacity_decoder=mine.capacity_decoder.to_numpy(),
-            lr_encoder=mine.lr_encoder.to_numpy(), lr_decoder=mine.lr_decoder.to_numpy(),
-            paper_l1=mine.paper_l1.to_numpy(), paper_capacity=mine.paper_capacity.to_numpy()))
+        epochs = pd.DataFrame(
+            dict(
+                trial=trial,
+                epoch=mine.gen.to_numpy(),
+                train_l1=mine.best_train.to_numpy(),
+                validation_l1=mine.best_validation.to_numpy(),
+                capacity=mine.capacity.to_numpy(),
+                capacity_encoder=mine.capacity_encoder.to_numpy(),
+                capacity_decoder=mine.capacity_decoder.to_numpy(),
+                lr_encoder=mine.lr_encoder.to_numpy(),
+                lr_decoder=mine.lr_decoder.to_numpy(),
+                paper_l1=mine.paper_l1.to_numpy(),
+                paper_capacity=mine.paper_capacity.to_numpy(),
+            )
+        )
         cells = range(local * a.cells, (local + 1) * a.cells)
         best = min(cells, key=lambda c: encoders[c].fitness.values[0])
         final = _final_row(trial, seed, encoders[best], decoders[best], data).assign(
-            paper_l1=mine.paper_l1.iloc[-1], paper_capacity=mine.paper_capacity.iloc[-1])
+            paper_l1=mine.paper_l1.iloc[-1], paper_capacity=mine.paper_capacity.iloc[-1]
+        )
         tables.append((epochs, final, compact(MaskedAutoencoder(encoders[best], decoders[best]))))
     return tables
 
@@ -154,22 +203,51 @@ def _run_canonical(task, data, device, ckpt, state, bar):
     parent = toolboxes.initial_autoencoder(config, data.n_dim, seed, device)
     monitor = CanonicalMonitor(data, step_size, config.training.lr_gamma, bar)
     population, logbook = algorithms.ea_one_plus_lambda(
-        parent, toolbox, lambda_=a.offspring, ngen=a.epochs, elitist=a.elitist, verbose=False,
-        on_generation=monitor.on_generation, stop_when=stop_requested,
-        seed=seed, checkpoint=str(ckpt), checkpoint_every=config.run.checkpoint_every,
-        resume=str(ckpt) if state is not None else None)
+        parent,
+        toolbox,
+        lambda_=a.offspring,
+        ngen=a.epochs,
+        elitist=a.elitist,
+        verbose=False,
+        on_generation=monitor.on_generation,
+        stop_when=stop_requested,
+        seed=seed,
+        checkpoint=str(ckpt),
+        checkpoint_every=config.run.checkpoint_every,
+        resume=str(ckpt) if state is not None else None,
+    )
     _stopped_early(logbook, a.epochs)
     best = population[0]
     rows = pd.DataFrame(list(logbook))
-    epochs = pd.DataFrame(dict(
-        trial=trial, epoch=rows.gen.to_numpy(), train_l1=rows.train_l1.to_numpy(),
-        validation_l1=[f[0] for f in rows.fitness], capacity=rows.capacity.to_numpy(),
-        capacity_encoder=rows.capacity_encoder.to_numpy(), capacity_decoder=rows.capacity_decoder.to_numpy(),
-        lr_encoder=rows.lr_effective.to_numpy(), lr_decoder=rows.lr_effective.to_numpy(),
-        paper_l1=rows.train_l1.to_numpy(), paper_capacity=rows.paper_capacity.to_numpy()))
-    final = pd.DataFrame([dict(
-        trial=trial, seed=seed, test_l1=evaluate_l1(best, data.test)[0], validation_l1=best.fitness.values[0],
-        train_l1=evaluate_l1(best, data.train)[0], capacity=capacity(best), capacity_encoder=capacity(best.encoder),
-        capacity_decoder=capacity(best.decoder), paper_l1=rows.train_l1.iloc[-1],
-        paper_capacity=paper_capacity(best))])
+    epochs = pd.DataFrame(
+        dict(
+            trial=trial,
+            epoch=rows.gen.to_numpy(),
+            train_l1=rows.train_l1.to_numpy(),
+            validation_l1=[f[0] for f in rows.fitness],
+            capacity=rows.capacity.to_numpy(),
+            capacity_encoder=rows.capacity_encoder.to_numpy(),
+            capacity_decoder=rows.capacity_decoder.to_numpy(),
+            lr_encoder=rows.lr_effective.to_numpy(),
+            lr_decoder=rows.lr_effective.to_numpy(),
+            paper_l1=rows.train_l1.to_numpy(),
+            paper_capacity=rows.paper_capacity.to_numpy(),
+        )
+    )
+    final = pd.DataFrame(
+        [
+            dict(
+                trial=trial,
+                seed=seed,
+                test_l1=evaluate_l1(best, data.test)[0],
+                validation_l1=best.fitness.values[0],
+                train_l1=evaluate_l1(best, data.train)[0],
+                capacity=capacity(best),
+                capacity_encoder=capacity(best.encoder),
+                capacity_decoder=capacity(best.decoder),
+                paper_l1=rows.train_l1.iloc[-1],
+                paper_capacity=paper_capacity(best),
+            )
+        ]
+    )
     return [(epochs, final, compact(best))]
