@@ -12,10 +12,20 @@ from . import algorithms, datasets, export, registry, schedules
 from ._masking import apply_keep, maskable_entries, masked_layers
 from .capacity import capacity, count_alive, paper_capacity, record_pruned
 from .compaction import CompactAutoencoder, compact
+from .conv import MaskedConv1d, MaskedConv2d, MaskedConvNet, MaskedConvTranspose1d, MaskedConvTranspose2d
 from .crossover import cx_masked_uniform
 from .devices import resolve_device
 from .evaluation import NonFiniteOutputWarning, evaluate_l1, evaluate_l1_capacity, evaluate_pair
-from .network import DEFAULT_LEARNING_RATE, PRESETS, ArchitecturePreset, MaskedAutoencoder, MaskedLinear, MaskedMLP
+from .network import (
+    DEFAULT_LEARNING_RATE,
+    PRESETS,
+    ArchitecturePreset,
+    MaskedAutoencoder,
+    MaskedLayer,
+    MaskedLinear,
+    MaskedMLP,
+    MaskedNetwork,
+)
 from .pruning import (
     Decision,
     at_floor,
@@ -62,6 +72,13 @@ __all__ = [
     "evaluate_l1_capacity",
     "NonFiniteOutputWarning",
     "MaskedLinear",
+    "MaskedLayer",
+    "MaskedNetwork",
+    "MaskedConv1d",
+    "MaskedConv2d",
+    "MaskedConvTranspose1d",
+    "MaskedConvTranspose2d",
+    "MaskedConvNet",
     "MaskedMLP",
     "MaskedAutoencoder",
     "ArchitecturePreset",

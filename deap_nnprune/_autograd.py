@@ -21,15 +21,14 @@ from torch import Tensor, nn
 
 from ._adam import AdamSettings, adam_step
 from ._masking import maskable_entries
-from .devices import module_device
-from .network import MaskedLinear
+from .network import MaskedLayer
 
 __all__: list[str] = []
 
 
 def train_autograd(
     forward: nn.Module,
-    layers: Sequence[MaskedLinear],
+    layers: Sequence[MaskedLayer],
     lrs: Sequence[float],
     data: Tensor,
     batches: Sequence[np.ndarray],
@@ -43,7 +42,7 @@ def train_autograd(
     """
     if not batches:
         return
-    device = module_device(layers[0])
+    device = layers[0].weight.device
     data = data.to(device=device, dtype=layers[0].weight.dtype)
     entries = [(i, layer, name) for i, layer in enumerate(layers) for name, _ in maskable_entries(layer)]
     params = [getattr(layer, name) for _, layer, name in entries]

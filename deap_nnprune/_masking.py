@@ -13,27 +13,29 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
-from .network import MaskedLinear
+from .network import MaskedLayer
 
 __all__ = ["masked_layers", "maskable_entries", "apply_keep"]
 
 
-def masked_layers(module: nn.Module) -> list[MaskedLinear]:
-    """All :class:`MaskedLinear` layers of *module*, in forward order; found by type.
+def masked_layers(module: nn.Module) -> list[MaskedLayer]:
+    """All masked layers of *module* (:class:`MaskedLinear`, the masked convolutions), in forward order; by type.
 
     >>> from deap_nnprune import MaskedMLP
     >>> len(masked_layers(MaskedMLP((4, 3, 2))))
     2
     """
     if not isinstance(module, nn.Module):
-        raise TypeError(f"expected a torch.nn.Module with MaskedLinear layers, got {type(module).__name__}")
-    layers = [m for m in module.modules() if isinstance(m, MaskedLinear)]
+        raise TypeError(f"expected a torch.nn.Module with masked layers, got {type(module).__name__}")
+    layers: list[MaskedLayer] = [m for m in module.modules() if isinstance(m, MaskedLayer)]
     if not layers:
-        raise TypeError(f"{type(module).__name__} has no MaskedLinear layers to prune or measure")
+        raise TypeError(
+            f"{type(module).__name__} has no MaskedLinear layers (nor other masked layers) to prune or measure"
+        )
     return layers
 
 
-def maskable_entries(layer: MaskedLinear) -> Iterator[tuple[str, Tensor]]:
+def maskable_entries(layer: MaskedLayer) -> Iterator[tuple[str, Tensor]]:
     """``("weight", tensor)`` and, if present, ``("bias", tensor)``.
 
     >>> from deap_nnprune import MaskedLinear
@@ -46,7 +48,7 @@ def maskable_entries(layer: MaskedLinear) -> Iterator[tuple[str, Tensor]]:
 
 
 @torch.no_grad()
-def apply_keep(layer: MaskedLinear, name: str, keep: Tensor) -> None:
+def apply_keep(layer: MaskedLayer, name: str, keep: Tensor) -> None:
     """Kill the entries of ``layer.<name>`` where *keep* is false.
 
     With persistent masks the mask only ever loses ones (``mask &= keep``)

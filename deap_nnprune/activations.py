@@ -25,7 +25,7 @@ from ._masking import masked_layers
 from ._validation import check_int
 from .devices import module_device
 from .evaluation import check_data
-from .network import MaskedAutoencoder, MaskedLinear, MaskedMLP
+from .network import MaskedAutoencoder, MaskedLayer, MaskedLinear, MaskedMLP, MaskedNetwork
 
 __all__ = ["RunningMoments", "activation_moments", "activation_std", "layer_activations", "DEFAULT_BATCH_SIZE"]
 
@@ -82,14 +82,16 @@ class RunningMoments:
         return self.var(unbiased).sqrt()
 
 
-def _layer_outputs(module: nn.Module, x: Tensor) -> Iterator[tuple[MaskedLinear, Tensor]]:
+def _layer_outputs(module: nn.Module, x: Tensor) -> Iterator[tuple[MaskedLayer, Tensor]]:
     """Yield ``(layer, post-activation output)`` for every masked layer, in forward order."""
     if isinstance(module, MaskedAutoencoder):
         code = x
         for layer, code in module.encoder.layer_outputs(x):
             yield layer, code
+        if not isinstance(module.encoder, MaskedMLP):  # a conv half yields channel means: the code is its output
+            code = module.encoder(x)
         yield from module.decoder.layer_outputs(code)
-    elif isinstance(module, MaskedMLP):
+    elif isinstance(module, MaskedNetwork):
         yield from module.layer_outputs(x)
     elif isinstance(module, MaskedLinear):
         yield module, module(x)
@@ -102,7 +104,9 @@ def _layer_outputs(module: nn.Module, x: Tensor) -> Iterator[tuple[MaskedLinear,
 
 
 def _input_width(module: nn.Module) -> int:
-    return masked_layers(module)[0].in_features
+    if isinstance(module, (MaskedAutoencoder, MaskedNetwork)):
+        return module.in_features
+    return masked_layers(module)[0].in_features  # type: ignore[attr-defined]  # a MaskedLinear
 
 
 class _EvalMode:
@@ -125,10 +129,10 @@ class _EvalMode:
 
 def _moments_by_layer(
     module: nn.Module, data: Tensor, batch_size: int | None
-) -> list[tuple[MaskedLinear, RunningMoments]]:
+) -> list[tuple[MaskedLayer, RunningMoments]]:
     check_data(data, _input_width(module))
     step = DEFAULT_BATCH_SIZE if batch_size is None else check_int("batch_size", batch_size, minimum=1)
-    pairs: list[tuple[MaskedLinear, RunningMoments]] = []
+    pairs: list[tuple[MaskedLayer, RunningMoments]] = []
     with _EvalMode(module) as device:
         dtype = masked_layers(module)[0].weight.dtype
         for start in range(0, data.shape[0], step):
@@ -186,7 +190,7 @@ def layer_activations(module: nn.Module, rows: Tensor) -> list[Tensor]:
     return [output for _, output in _outputs_by_layer(module, rows)]
 
 
-def _outputs_by_layer(module: nn.Module, rows: Tensor) -> list[tuple[MaskedLinear, Tensor]]:
+def _outputs_by_layer(module: nn.Module, rows: Tensor) -> list[tuple[MaskedLayer, Tensor]]:
     check_data(rows, _input_width(module), argument="rows")
     with _EvalMode(module) as device:
         dtype = masked_layers(module)[0].weight.dtype

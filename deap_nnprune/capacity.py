@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from ._masking import maskable_entries, masked_layers
-from .network import MaskedMLP
+from .network import MaskedNetwork
 
 __all__ = ["capacity", "count_alive", "paper_capacity", "record_pruned"]
 
@@ -44,7 +44,7 @@ def capacity(module: nn.Module) -> float:
 
 def _counted_halves(module: nn.Module) -> list[nn.Module]:
     """The networks that carry a counter: every :class:`MaskedMLP` inside *module*, else *module*."""
-    halves: list[nn.Module] = [m for m in module.modules() if isinstance(m, MaskedMLP)]
+    halves: list[nn.Module] = [m for m in module.modules() if isinstance(m, MaskedNetwork)]
     return halves or [module]
 
 

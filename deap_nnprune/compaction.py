@@ -117,7 +117,12 @@ def compact(module: nn.Module) -> nn.Module:
     >>> torch.allclose(small(x), net(x), atol=1e-6)
     True
     """
+    if isinstance(module, MaskedAutoencoder) and not isinstance(module.encoder, MaskedMLP):
+        from .conv import compact_conv
+
+        return compact_conv(module)
     if isinstance(module, MaskedAutoencoder):
+        assert isinstance(module.encoder, MaskedMLP) and isinstance(module.decoder, MaskedMLP)
         encoder_stages, decoder_stages = _stages(module.encoder), _stages(module.decoder)
         stages = _remove_dead_neurons(encoder_stages + decoder_stages)
         n = len(encoder_stages)

@@ -76,7 +76,13 @@ def to_torch_prune(individual: nn.Module) -> nn.Module:
     The outputs are ours. The individual is not changed.
     """
     if isinstance(individual, MaskedAutoencoder):
-        return EncoderDecoder(_sequential(individual.encoder), _sequential(individual.decoder))
+        encoder, decoder = individual.encoder, individual.decoder
+        if not isinstance(encoder, MaskedMLP) or not isinstance(decoder, MaskedMLP):
+            raise TypeError(
+                "to_torch_prune exports MaskedMLP halves (torch.nn.utils.prune on nn.Linear); "
+                f"this autoencoder has {type(encoder).__name__} halves"
+            )
+        return EncoderDecoder(_sequential(encoder), _sequential(decoder))
     if isinstance(individual, MaskedMLP):
         return _sequential(individual)
     raise TypeError(f"to_torch_prune expects a MaskedMLP or MaskedAutoencoder, got {type(individual).__name__}")

@@ -19,6 +19,7 @@ import difflib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +57,90 @@ ACTIVATIONS: dict[str, ActivationFactory] = {
 }
 
 
-class MaskedLinear(nn.Linear):
+class MaskedLayer:
+    """What every masked layer is: the mixin behind :class:`MaskedLinear` and the masked convolutions.
+
+    A masked layer has ``weight`` (and optionally ``bias``) whose first axis
+    is the layer's *neurons* (output units, or output channels), the
+    buffers ``<entry>_mask`` (1 = alive), ``<entry>_exp_avg`` and
+    ``<entry>_exp_avg_sq`` (its Adam moments) and ``adam_step``, and
+    ``out_features``, the number of neurons. Pruning, capacity, training and
+    activation statistics work on any layer that is one.
+    """
+
+    weight: Tensor
+    bias: Any  # a Parameter, or None for a biasless layer
+    # The buffers _init_masks registers (biasless layers have no bias_* buffers).
+    weight_mask: Tensor
+    weight_exp_avg: Tensor
+    weight_exp_avg_sq: Tensor
+    bias_mask: Tensor
+    bias_exp_avg: Tensor
+    bias_exp_avg_sq: Tensor
+    adam_step: Tensor
+    persistent_masks: bool
+    out_features: int
+    register_buffer: Callable[..., None]
+
+    def _init_masks(self, persistent_masks: bool) -> None:
+        """Register the masks and moments beside every entry (call once the parameters exist)."""
+        self.persistent_masks = check_bool("persistent_masks", persistent_masks)
+        for name, param in self._maskable():
+            self.register_buffer(f"{name}_mask", torch.ones_like(param))
+            self.register_buffer(f"{name}_exp_avg", torch.zeros_like(param))
+            self.register_buffer(f"{name}_exp_avg_sq", torch.zeros_like(param))
+        self.register_buffer("adam_step", torch.zeros((), dtype=torch.int64, device=self.weight.device))
+
+    def _maskable(self) -> list[tuple[str, Tensor]]:
+        return [(n, p) for n, p in (("weight", self.weight), ("bias", self.bias)) if p is not None]
+
+    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
+        """Initialise weight and bias uniformly in ``±1/sqrt(fan_in)`` (fan-in: one neuron's weights).
+
+        With ``rng=None`` this is ``torch.nn.Linear``'s own initialisation
+        (torch's global generator). With a ``numpy.random.Generator`` the
+        values are drawn from it, the same on every device. Masked entries are
+        zeroed again afterwards.
+        """
+        if rng is None:
+            super().reset_parameters()  # type: ignore[misc]  # the torch layer's own
+        else:
+            bound = 1.0 / math.sqrt(self.weight[0].numel())
+            with torch.no_grad():
+                for _, param in self._maskable():
+                    values = rng.uniform(-bound, bound, size=tuple(param.shape))
+                    param.copy_(torch.as_tensor(values, dtype=param.dtype))
+        if hasattr(self, "weight_mask"):
+            with torch.no_grad():
+                for name, param in self._maskable():
+                    param.mul_(getattr(self, f"{name}_mask"))
+
+    def effective(self, name: str) -> Tensor:
+        """The tensor the forward pass uses for ``"weight"`` or ``"bias"``."""
+        param = getattr(self, name)
+        if self.persistent_masks:
+            # where, not a product: a pruned entry holding NaN or inf must still have no effect
+            return torch.where(getattr(self, f"{name}_mask") != 0, param, 0.0)
+        return param
+
+    def alive(self, name: str) -> Tensor:
+        """Boolean tensor of the alive entries of ``"weight"`` or ``"bias"``.
+
+        With persistent masks this is the mask; in the regrowth compatibility
+        mode it is the entries that are currently non-zero.
+        """
+        if self.persistent_masks:
+            return getattr(self, f"{name}_mask").bool()
+        return getattr(self, name) != 0
+
+    def _alive_repr(self) -> str:
+        alive = sum(int(self.alive(n).sum()) for n, _ in self._maskable())
+        total = sum(p.numel() for _, p in self._maskable())
+        mode = "" if self.persistent_masks else ", persistent_masks=False"
+        return f"alive={alive}/{total}{mode}"
+
+
+class MaskedLinear(MaskedLayer, nn.Linear):
     """A fully connected layer whose entries can be pruned for good.
 
     Besides ``weight`` and ``bias`` it holds the buffers ``weight_mask`` and
@@ -88,16 +172,6 @@ class MaskedLinear(nn.Linear):
     True
     """
 
-    # The buffers registered in __init__ (biasless layers have no bias_* buffers).
-    weight_mask: Tensor
-    weight_exp_avg: Tensor
-    weight_exp_avg_sq: Tensor
-    bias_mask: Tensor
-    bias_exp_avg: Tensor
-    bias_exp_avg_sq: Tensor
-    adam_step: Tensor
-    persistent_masks: bool
-
     def __init__(
         self,
         in_features: int,
@@ -112,64 +186,14 @@ class MaskedLinear(nn.Linear):
         check_int("out_features", out_features, minimum=1)
         bias = check_bool("bias", bias)
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
-        self.persistent_masks = check_bool("persistent_masks", persistent_masks)
-        for name, param in self._maskable():
-            self.register_buffer(f"{name}_mask", torch.ones_like(param))
-            self.register_buffer(f"{name}_exp_avg", torch.zeros_like(param))
-            self.register_buffer(f"{name}_exp_avg_sq", torch.zeros_like(param))
-        self.register_buffer("adam_step", torch.zeros((), dtype=torch.int64, device=self.weight.device))
-
-    def _maskable(self) -> list[tuple[str, Tensor]]:
-        return [(n, p) for n, p in (("weight", self.weight), ("bias", self.bias)) if p is not None]
-
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
-        """Initialise weight and bias uniformly in ``±1/sqrt(in_features)``.
-
-        With ``rng=None`` this is ``torch.nn.Linear``'s own initialisation
-        (torch's global generator). With a ``numpy.random.Generator`` the
-        values are drawn from it, the same on every device. Masked entries are
-        zeroed again afterwards.
-        """
-        if rng is None:
-            super().reset_parameters()
-        else:
-            bound = 1.0 / math.sqrt(self.in_features)
-            with torch.no_grad():
-                for _, param in self._maskable():
-                    values = rng.uniform(-bound, bound, size=tuple(param.shape))
-                    param.copy_(torch.as_tensor(values, dtype=param.dtype))
-        if hasattr(self, "weight_mask"):
-            with torch.no_grad():
-                for name, param in self._maskable():
-                    param.mul_(getattr(self, f"{name}_mask"))
-
-    def effective(self, name: str) -> Tensor:
-        """The tensor the forward pass uses for ``"weight"`` or ``"bias"``."""
-        param = getattr(self, name)
-        if self.persistent_masks:
-            # where, not a product: a pruned entry holding NaN or inf must still have no effect
-            return torch.where(getattr(self, f"{name}_mask") != 0, param, 0.0)
-        return param
-
-    def alive(self, name: str) -> Tensor:
-        """Boolean tensor of the alive entries of ``"weight"`` or ``"bias"``.
-
-        With persistent masks this is the mask; in the regrowth compatibility
-        mode it is the entries that are currently non-zero.
-        """
-        if self.persistent_masks:
-            return getattr(self, f"{name}_mask").bool()
-        return getattr(self, name) != 0
+        self._init_masks(persistent_masks)
 
     def forward(self, x: Tensor) -> Tensor:
         bias = self.effective("bias") if self.bias is not None else None
         return F.linear(x, self.effective("weight"), bias)
 
     def extra_repr(self) -> str:
-        alive = sum(int(self.alive(n).sum()) for n, _ in self._maskable())
-        total = sum(p.numel() for _, p in self._maskable())
-        mode = "" if self.persistent_masks else ", persistent_masks=False"
-        return f"{super().extra_repr()}, alive={alive}/{total}{mode}"
+        return f"{super().extra_repr()}, {self._alive_repr()}"
 
 
 def _make_activation(factory: ActivationFactory | None, argument: str) -> nn.Module:
@@ -187,7 +211,42 @@ def _make_activation(factory: ActivationFactory | None, argument: str) -> nn.Mod
     return module
 
 
-class MaskedMLP(nn.Module):
+class MaskedNetwork(nn.Module):
+    """What every masked network (an encoder, a decoder) is: :class:`MaskedMLP` and ``MaskedConvNet``.
+
+    It takes and gives flat rows (``in_features`` and ``out_features``
+    wide), holds masked layers in ``layers`` (forward order) with their
+    ``activations``, yields every layer's output with :meth:`layer_outputs`
+    (``[rows, neurons]``, what activation-guided pruning reads), and carries
+    its own ``learning_rate`` and the paper's ``pruned_count`` (saved with
+    its ``state_dict``).
+    """
+
+    layers: list[MaskedLayer]
+    activations: list[nn.Module]
+    learning_rate: float
+    pruned_count: int
+
+    @property
+    def in_features(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def out_features(self) -> int:
+        raise NotImplementedError
+
+    def layer_outputs(self, x: Tensor) -> Iterator[tuple[MaskedLayer, Tensor]]:
+        raise NotImplementedError
+
+    def get_extra_state(self) -> dict:
+        return {"learning_rate": float(self.learning_rate), "pruned_count": int(self.pruned_count)}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.learning_rate = float(state["learning_rate"])
+        self.pruned_count = int(state.get("pruned_count", 0))
+
+
+class MaskedMLP(MaskedNetwork):
     """A stack of :class:`MaskedLinear` layers: an encoder, a decoder, or any MLP.
 
     Parameters
@@ -214,10 +273,7 @@ class MaskedMLP(nn.Module):
     """
 
     # At run time ``layers`` and ``activations`` are nn.ModuleLists; typed here by what they hold.
-    layers: list[MaskedLinear]
-    activations: list[nn.Module]
-    learning_rate: float
-    pruned_count: int
+    layers: list[MaskedLinear]  # type: ignore[assignment]  # MaskedLinear layers only
 
     def __init__(
         self,
@@ -280,13 +336,6 @@ class MaskedMLP(nn.Module):
             x = act(layer(x))
             yield layer, x
 
-    def get_extra_state(self) -> dict:
-        return {"learning_rate": float(self.learning_rate), "pruned_count": int(self.pruned_count)}
-
-    def set_extra_state(self, state: dict) -> None:
-        self.learning_rate = float(state["learning_rate"])
-        self.pruned_count = int(state.get("pruned_count", 0))
-
     @classmethod
     def from_preset(
         cls,
@@ -340,13 +389,13 @@ class MaskedAutoencoder(EncoderDecoder):
     torch.Size([4, 10])
     """
 
-    encoder: MaskedMLP
-    decoder: MaskedMLP
+    encoder: MaskedNetwork
+    decoder: MaskedNetwork
 
-    def __init__(self, encoder: MaskedMLP, decoder: MaskedMLP) -> None:
+    def __init__(self, encoder: MaskedNetwork, decoder: MaskedNetwork) -> None:
         for argument, half in (("encoder", encoder), ("decoder", decoder)):
-            if not isinstance(half, MaskedMLP):
-                raise TypeError(f"{argument} must be a MaskedMLP, got {type(half).__name__}")
+            if not isinstance(half, MaskedNetwork):
+                raise TypeError(f"{argument} must be a MaskedMLP (or another MaskedNetwork), got {type(half).__name__}")
         if encoder.out_features != decoder.in_features:
             raise ValueError(
                 f"encoder output width {encoder.out_features} does not match decoder input width {decoder.in_features}"
@@ -376,7 +425,7 @@ class MaskedAutoencoder(EncoderDecoder):
         self.encoder.learning_rate = value
         self.decoder.learning_rate = value
 
-    def halves(self) -> tuple[MaskedMLP, MaskedMLP]:
+    def halves(self) -> tuple[MaskedNetwork, MaskedNetwork]:
         """The ``(encoder, decoder)`` pair, shared with this autoencoder."""
         return self.encoder, self.decoder
 
@@ -398,6 +447,10 @@ class MaskedAutoencoder(EncoderDecoder):
         >>> ae.encoder.sizes, ae.decoder.sizes, ae.learning_rate
         ((50, 30, 2), (2, 30, 50), 1e-05)
         """
+        if name == "conv":  # convolutional halves (deap_nnprune.conv)
+            from .conv import conv_autoencoder
+
+            return conv_autoencoder(n_dim, rng, cls=cls, **overrides)
         preset = resolve_preset(name, **overrides)
         encoder = MaskedMLP(**preset.half_arguments(n_dim, "encoder"), rng=rng)
         decoder = MaskedMLP(**preset.half_arguments(n_dim, "decoder"), rng=rng)

@@ -67,7 +67,7 @@ from ._validation import check_choice, check_float, check_int
 from .activations import _input_width, _moments_by_layer, _outputs_by_layer
 from .capacity import capacity, record_pruned
 from .evaluation import check_data
-from .network import MaskedLinear
+from .network import MaskedLayer
 
 __all__ = [
     "prune_by",
@@ -125,11 +125,11 @@ def _check_amount(amount: int | float, argument: str = "amount") -> None:
         raise ValueError(f"{rule}, got {amount!r}")
 
 
-def _alive(layer: MaskedLinear, name: str) -> np.ndarray:
+def _alive(layer: MaskedLayer, name: str) -> np.ndarray:
     return layer.alive(name).cpu().numpy()
 
 
-def prune_candidates(layer: MaskedLinear, name: str) -> np.ndarray:
+def prune_candidates(layer: MaskedLayer, name: str) -> np.ndarray:
     """Flat indices of the entries of ``layer.<name>`` an ``amount`` is counted over and drawn from.
 
     With persistent masks: the alive entries. In the regrowth compatibility
@@ -145,7 +145,7 @@ def prune_candidates(layer: MaskedLinear, name: str) -> np.ndarray:
     return np.arange(getattr(layer, name).numel())
 
 
-def neurons_alive(layer: MaskedLinear, decision: Decision | None = None) -> np.ndarray:
+def neurons_alive(layer: MaskedLayer, decision: Decision | None = None) -> np.ndarray:
     """Boolean per output unit: any alive incoming weight or bias (after *decision*, if given).
 
     >>> from deap_nnprune import MaskedLinear
@@ -172,7 +172,7 @@ def keep_all_but(shape: tuple[int, ...], flat_indices: np.ndarray) -> np.ndarray
     return keep.reshape(shape)
 
 
-def _strength(layer: MaskedLinear) -> np.ndarray:
+def _strength(layer: MaskedLayer) -> np.ndarray:
     """Summed |value| of each neuron's alive incoming weights and bias, in float64."""
     total = np.zeros(layer.out_features)
     for name, tensor in maskable_entries(layer):
@@ -181,7 +181,7 @@ def _strength(layer: MaskedLinear) -> np.ndarray:
     return total
 
 
-def _guard(layer: MaskedLinear, decision: Decision, min_alive: int) -> Decision:
+def _guard(layer: MaskedLayer, decision: Decision, min_alive: int) -> Decision:
     """Spare the strongest doomed neurons until ``min(min_alive, alive before)`` stay alive."""
     before = neurons_alive(layer)
     after = neurons_alive(layer, decision)
@@ -205,7 +205,7 @@ def at_floor(individual: nn.Module, min_capacity: float) -> bool:
     return min_capacity > 0.0 and capacity(individual) <= min_capacity
 
 
-def _checked(layer: MaskedLinear, index: int, decision, decide) -> Decision:
+def _checked(layer: MaskedLayer, index: int, decision, decide) -> Decision:
     """*decide*'s answer for one layer as boolean arrays of the entries' shapes; refuse anything else."""
     where = f"{getattr(decide, '__name__', type(decide).__name__)} for layer {index}"
     if not isinstance(decision, dict):
@@ -227,7 +227,7 @@ def _checked(layer: MaskedLinear, index: int, decision, decide) -> Decision:
 
 def prune_by(
     individual: nn.Module,
-    decide: Callable[[MaskedLinear, np.random.Generator], Decision],
+    decide: Callable[[MaskedLayer, np.random.Generator], Decision],
     *,
     min_alive: int = 1,
     min_capacity: float = 0.0,
@@ -333,7 +333,7 @@ def mut_prune_random(
     )
 
 
-def decide_random(layer: MaskedLinear, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
+def decide_random(layer: MaskedLayer, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
     """:func:`mut_prune_random`'s rule for one layer: *amount* of each entry's candidates, uniformly."""
     decision: Decision = {}
     for name, tensor in maskable_entries(layer):
@@ -379,7 +379,7 @@ def mut_prune_magnitude(
     _check_amount(amount)
     check_choice("scope", scope, MAGNITUDE_SCOPES)
     if scope == "layer":
-        decide: Callable[[MaskedLinear, np.random.Generator], Decision] = functools.partial(
+        decide: Callable[[MaskedLayer, np.random.Generator], Decision] = functools.partial(
             decide_magnitude, amount=amount
         )
     else:
@@ -412,7 +412,7 @@ def _smallest_weights(individual: nn.Module, count: int) -> dict[int, np.ndarray
     return {id(layer): flat[chosen[owner[chosen] == i]] for i, layer in enumerate(layers)}
 
 
-def decide_listed(layer: MaskedLinear, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:
+def decide_listed(layer: MaskedLayer, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:
     """Kill the weights ``doomed[id(layer)]`` (flat indices) of each layer (rng unused)."""
     return {"weight": keep_all_but(tuple(layer.weight.shape), doomed.get(id(layer), np.array([], dtype=int)))}
 
@@ -479,7 +479,7 @@ def mut_prune_gradual(
     return mut_prune_magnitude(individual, count, min_alive, rng, min_capacity=min_capacity, scope="global")
 
 
-def decide_magnitude(layer: MaskedLinear, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
+def decide_magnitude(layer: MaskedLayer, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:
     """:func:`mut_prune_magnitude`'s rule for one layer: the smallest ``|value|`` candidates (rng unused)."""
     decision: Decision = {}
     for name, tensor in maskable_entries(layer):
@@ -563,7 +563,7 @@ def _survival(moments) -> np.ndarray:
     return np.ones(len(moments.std())) if normalised is None else 1.0 - normalised
 
 
-def decide_by_survival(layer: MaskedLinear, rng: np.random.Generator, survive: dict[int, np.ndarray]) -> Decision:
+def decide_by_survival(layer: MaskedLayer, rng: np.random.Generator, survive: dict[int, np.ndarray]) -> Decision:
     """:func:`mut_prune_variance`'s rule: each entry of neuron *j* lives with probability ``survive[id(layer)][j]``."""
     decision: Decision = {}
     for name, tensor in maskable_entries(layer):
@@ -662,7 +662,7 @@ def mut_prune_conjunctive(
     )
 
 
-def decide_neurons(layer: MaskedLinear, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:
+def decide_neurons(layer: MaskedLayer, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:
     """:func:`mut_prune_conjunctive`'s rule: the neurons ``doomed[id(layer)]`` lose whole rows (rng unused)."""
     decision: Decision = {}
     for name, tensor in maskable_entries(layer):

@@ -31,7 +31,7 @@ from ._rng import as_generator
 from ._validation import check_choice, check_float, check_int
 from .batched import train_pairs
 from .evaluation import check_data
-from .network import MaskedAutoencoder, MaskedLinear, MaskedMLP
+from .network import MaskedAutoencoder, MaskedLayer, MaskedMLP, MaskedNetwork
 
 __all__ = ["mut_train", "mut_train_pair", "mut_learning_rate", "batch_order", "OPTIMIZER_STATES", "ENGINES"]
 
@@ -40,12 +40,12 @@ __all__ = ["mut_train", "mut_train_pair", "mut_learning_rate", "batch_order", "O
 ENGINES = ("stacked", "autograd")
 
 
-def _owner_learning_rates(module: nn.Module, layers: Sequence[MaskedLinear], lr: float | None) -> list[float]:
-    """Learning rate of each layer: *lr* if given, else the rate of the MaskedMLP holding it."""
+def _owner_learning_rates(module: nn.Module, layers: Sequence[MaskedLayer], lr: float | None) -> list[float]:
+    """Learning rate of each layer: *lr* if given, else the rate of the MaskedNetwork holding it."""
     if lr is not None:
         return [check_float("lr", lr, low=0.0, low_open=True)] * len(layers)
     owners = {}
-    for mlp in (m for m in module.modules() if isinstance(m, MaskedMLP)):
+    for mlp in (m for m in module.modules() if isinstance(m, MaskedNetwork)):
         for layer in mlp.layers:
             owners[id(layer)] = mlp.learning_rate
     if len(owners) < len(layers):
@@ -59,6 +59,26 @@ def _check_common(data: Tensor, width: int, epochs: int, batch_size: int, steps:
     check_int("batch_size", batch_size, minimum=1)
     if steps is not None:
         check_int("steps", steps, minimum=0)
+
+
+def _widths(module: nn.Module, layers: Sequence[MaskedLayer]) -> tuple[int, int]:
+    """Input and output width of *module*: a masked network's own, else its first and last layers'."""
+    if isinstance(module, (MaskedAutoencoder, MaskedNetwork)):
+        return module.in_features, module.out_features
+    first: Any = layers[0]  # a module of bare masked layers: MaskedLinear in, MaskedLinear out
+    return first.in_features, layers[-1].out_features
+
+
+def _stackable(encoder: nn.Module, decoder: nn.Module) -> tuple[MaskedMLP, MaskedMLP]:
+    """The halves, when the stacked engine can train them (MaskedMLP); else a ValueError naming the way out."""
+    for argument, half in (("encoder", encoder), ("decoder", decoder)):
+        if not isinstance(half, MaskedMLP):
+            raise ValueError(
+                f"engine='stacked' trains MaskedMLP halves; the {argument} is a {type(half).__name__}: "
+                f"pass engine='autograd'"
+            )
+    assert isinstance(encoder, MaskedMLP) and isinstance(decoder, MaskedMLP)
+    return encoder, decoder
 
 
 def _train_stacked(
@@ -159,11 +179,11 @@ def mut_train(
     True
     """
     layers = masked_layers(individual)
-    width = layers[0].in_features
-    if layers[-1].out_features != width:
+    width, out = _widths(individual, layers)
+    if out != width:
         raise ValueError(
             f"mut_train needs an autoencoder (output width == input width); {type(individual).__name__} "
-            f"maps {width} -> {layers[-1].out_features}"
+            f"maps {width} -> {out}"
         )
     _check_common(data, width, epochs, batch_size, steps)
     check_choice("engine", engine, ENGINES)
@@ -176,7 +196,8 @@ def mut_train(
                 f"engine='stacked' trains a MaskedAutoencoder of MaskedMLP halves, not a "
                 f"{type(individual).__name__}; pass engine='autograd' for other modules"
             )
-        _train_stacked(individual.encoder, individual.decoder, data, lr, rng, settings, epochs, batch_size, steps)
+        encoder, decoder = _stackable(individual.encoder, individual.decoder)
+        _train_stacked(encoder, decoder, data, lr, rng, settings, epochs, batch_size, steps)
         return (individual,)
     lrs = _owner_learning_rates(individual, layers, lr)
     batches = batch_order(data.shape[0], batch_size, epochs, steps, as_generator(rng))
@@ -185,8 +206,8 @@ def mut_train(
 
 
 def mut_train_pair(
-    encoder: MaskedMLP,
-    decoder: MaskedMLP,
+    encoder: MaskedNetwork,
+    decoder: MaskedNetwork,
     data: Tensor,
     epochs: int = 1,
     batch_size: int = 5,
@@ -200,7 +221,7 @@ def mut_train_pair(
     lr_step_size: int | None = None,
     lr_gamma: float = 0.1,
     engine: str = "stacked",
-) -> tuple[MaskedMLP, MaskedMLP]:
+) -> tuple[MaskedNetwork, MaskedNetwork]:
     """Train an encoder and a decoder together, each with its own Adam state.
 
     Same parameters as :func:`mut_train`; with ``lr=None`` each half uses its
@@ -215,8 +236,8 @@ def mut_train_pair(
     (True, 2, 2)
     """
     for argument, half in (("encoder", encoder), ("decoder", decoder)):
-        if not isinstance(half, MaskedMLP):
-            raise TypeError(f"{argument} must be a MaskedMLP, got {type(half).__name__}")
+        if not isinstance(half, MaskedNetwork):
+            raise TypeError(f"{argument} must be a MaskedMLP (or another MaskedNetwork), got {type(half).__name__}")
     pair = MaskedAutoencoder(encoder, decoder)  # checks the widths
     _check_common(data, encoder.in_features, epochs, batch_size, steps)
     check_choice("engine", engine, ENGINES)
@@ -224,7 +245,7 @@ def mut_train_pair(
         betas, weight_decay=weight_decay, optimizer_state=optimizer_state, lr_step_size=lr_step_size, lr_gamma=lr_gamma
     )
     if engine == "stacked":
-        _train_stacked(encoder, decoder, data, lr, rng, settings, epochs, batch_size, steps)
+        _train_stacked(*_stackable(encoder, decoder), data, lr, rng, settings, epochs, batch_size, steps)
         return encoder, decoder
     layers = masked_layers(pair)
     lrs = _owner_learning_rates(pair, layers, lr)

@@ -381,5 +381,5 @@ def test_autoencoder_refuses_output_width_different_from_input():
 
 
 def test_autoencoder_refuses_a_half_that_is_not_a_masked_mlp():
-    with pytest.raises(TypeError, match=r"encoder must be a MaskedMLP, got Linear"):
+    with pytest.raises(TypeError, match=r"encoder must be a MaskedMLP \(or another MaskedNetwork\), got Linear"):
         dnp.MaskedAutoencoder(nn.Linear(12, 5), dnp.MaskedMLP((5, 12)))

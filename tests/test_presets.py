@@ -105,10 +105,22 @@ def test_paper_base_probabilities_are_resolved_per_operator():
 
 
 def test_ours_presets_keep_masks_and_adam_state():
+    from deap_nnprune.experiments.presets import BEST
+
     for name, config in PRESETS.items():
         if name.startswith("ours-"):
+            sign = name.endswith("-sign") or (name == "ours-best" and BEST.endswith("-sign"))
             assert config.network.persistent_masks
-            assert config.training.optimizer_state == ("fresh_per_batch" if name.endswith("-sign") else "persistent")
+            assert config.training.optimizer_state == ("fresh_per_batch" if sign else "persistent")
+
+
+def test_ours_best_is_the_best_preset_under_another_name():
+    from dataclasses import replace
+
+    from deap_nnprune.experiments.presets import BEST
+
+    best = PRESETS["ours-best"]
+    assert replace(best, name=BEST, description=PRESETS[BEST].description) == PRESETS[BEST]
 
 
 def test_published_figures_are_keyed_by_paper_preset():

@@ -27,6 +27,7 @@ from typing import Any
 from .. import registry, schedules
 from .._validation import check_bool, check_choice, check_float, check_int
 from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS, check_tournament_size
+from ..conv import CONV_ARCHITECTURES
 from ..network import ACTIVATIONS
 from ..network import PRESETS as ARCHITECTURES
 from ..pruning import MAGNITUDE_SCOPES
@@ -152,8 +153,12 @@ class NetworkConfig:
     output_activation: str = "sigmoid"
 
     def __post_init__(self) -> None:
-        check_choice("network.architecture", self.architecture, tuple(ARCHITECTURES))
+        check_choice("network.architecture", self.architecture, (*ARCHITECTURES, *CONV_ARCHITECTURES))
         check_bool("network.persistent_masks", self.persistent_masks)
+        if self.convolutional and (self.hidden or self.encoder or self.decoder):
+            raise ConfigError(
+                "network.architecture = conv has its own layers; network.hidden/encoder/decoder are for MLPs"
+            )
         for key in ("hidden", "encoder", "decoder"):
             _check_widths(f"network.{key}", getattr(self, key))
         if self.hidden and (self.encoder or self.decoder):
@@ -163,14 +168,23 @@ class NetworkConfig:
         check_choice("network.activation", self.activation, tuple(ACTIVATIONS))
         check_choice("network.output_activation", self.output_activation, tuple(ACTIVATIONS))
 
+    @property
+    def convolutional(self) -> bool:
+        """Whether the halves are convolutional (:mod:`deap_nnprune.conv`), not MLPs."""
+        return self.architecture in CONV_ARCHITECTURES
+
     def sizes(self, n_dim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Layer widths (input first) of the encoder and the decoder for *n_dim* inputs.
+
+        (Not for the conv architecture, whose layers are convolutions.)
 
         >>> NetworkConfig(hidden=(256, 64)).sizes(784)
         ((784, 256, 64), (64, 256, 784))
         >>> NetworkConfig().sizes(100)
         ((100, 30, 10), (10, 30, 100))
         """
+        if self.convolutional:
+            raise ValueError("network.architecture = conv has convolutional layers, not widths")
         if self.encoder:
             decoder = self.decoder if self.decoder else tuple(reversed(self.encoder[:-1]))
             return (n_dim, *self.encoder), (self.encoder[-1], *decoder, n_dim)
@@ -399,6 +413,10 @@ class ExperimentConfig:
             raise ConfigError(
                 f"data.source must be one of {', '.join(data_names)} or a "
                 f"{'/'.join(DATA_FILE_SUFFIXES)} file, got {source!r}"
+            )
+        if self.network.convolutional and self.run.engine != "autograd":
+            raise ConfigError(
+                "network.architecture = conv trains with run.engine = autograd (the stacked engine is MLP-only); set it"
             )
         algorithm = self.algorithm
         if self.training.lr_decay_every and algorithm.name != "canonical":

@@ -296,6 +296,38 @@ _ALL = [
 
 _ALL += _BASELINES
 
+
+def _digits(name: str, description: str, network: NetworkConfig, engine: str) -> ExperimentConfig:
+    return ExperimentConfig(
+        name=name,
+        description=description,
+        data=DataConfig(source="digits"),
+        network=network,
+        training=TrainingConfig(lr=1e-3, optimizer_state="persistent"),
+        pruning=PruningConfig(operator="random", schedule="exponential", p=0.5, min_capacity=0.5),
+        algorithm=replace(_COEVOLUTION, cells=5, epochs=40, update="synchronous"),
+        run=replace(_RUN, engine=engine),
+    )
+
+
+#: The same coevolution on 8x8 digits with an MLP and with a convolutional autoencoder (the layer seam).
+_ALL += [
+    _digits(
+        "ours-digits-mlp",
+        "ours: digits, MLP autoencoder (64-30-10), coevolution 5 cells x 40 epochs, random "
+        "exponential p=0.5 down to 50% capacity, persistent masks and Adam, lr 1e-3",
+        NetworkConfig(persistent_masks=True),
+        "stacked",
+    ),
+    _digits(
+        "ours-digits-conv",
+        "ours: digits, convolutional autoencoder (conv preset, code 4x2x2), coevolution 5 "
+        "cells x 40 epochs, random exponential p=0.5 down to 50% capacity, persistent masks and Adam, lr 1e-3",
+        NetworkConfig(architecture="conv", persistent_masks=True),
+        "autograd",
+    ),
+]
+
 #: The best configuration found so far (docs/RESULTS.md), under a name that stays.
 BEST = "ours-coevolution-random-exponential-sign"
 _ALL.append(

@@ -19,11 +19,12 @@ from deap import base
 from .. import datasets, registry, schedules
 from ..algorithms.topology import Topology, make_topology
 from ..batched import evaluate_pairs, train_pairs
+from ..conv import conv_halves
 from ..evaluation import evaluate_l1, evaluate_pair
 from ..network import ACTIVATIONS, MaskedMLP
 from ..training import mut_learning_rate, mut_train, mut_train_pair
 from .config import DataConfig, ExperimentConfig, base_probability
-from .individuals import Autoencoder, Decoder, Encoder
+from .individuals import Autoencoder, Decoder, Encoder, FitnessMin
 
 __all__ = [
     "load_data",
@@ -156,22 +157,38 @@ def make_half(cls: type, config: ExperimentConfig, n_dim: int, part: str, rng: n
     )
 
 
+def make_halves(config: ExperimentConfig, n_dim: int, rng: np.random.Generator, individuals: bool = True):
+    """The encoder and decoder the network config describes, initialised from *rng*.
+
+    With *individuals* they carry a fitness (:mod:`.individuals`), as coevolution's cells do.
+    """
+    if config.network.convolutional:
+        encoder, decoder = conv_halves(
+            n_dim, rng, learning_rate=config.training.lr, persistent_masks=config.network.persistent_masks
+        )
+        if individuals:
+            encoder.fitness, decoder.fitness = FitnessMin(), FitnessMin()
+        return encoder, decoder
+    classes = (Encoder, Decoder) if individuals else (MaskedMLP, MaskedMLP)
+    return (make_half(classes[0], config, n_dim, "encoder", rng), make_half(classes[1], config, n_dim, "decoder", rng))
+
+
 def initial_cells(config: ExperimentConfig, n_dim: int, seeds, device: torch.device) -> tuple[list, list]:
     """Encoders and decoders of ``len(seeds)`` trials' grids, trial ``t`` initialised from ``seeds[t]``."""
     encoders, decoders = [], []
     for seed in seeds:
         rng = _init_rng(seed)
         for _ in range(config.algorithm.cells):
-            encoders.append(make_half(Encoder, config, n_dim, "encoder", rng).to(device))
-            decoders.append(make_half(Decoder, config, n_dim, "decoder", rng).to(device))
+            encoder, decoder = make_halves(config, n_dim, rng)
+            encoders.append(encoder.to(device))
+            decoders.append(decoder.to(device))
     return encoders, decoders
 
 
 def initial_autoencoder(config: ExperimentConfig, n_dim: int, seed: int, device: torch.device):
     """The canonical loop's first parent, initialised from *seed*."""
-    rng = _init_rng(seed)
-    encoder = make_half(MaskedMLP, config, n_dim, "encoder", rng)
-    return Autoencoder(encoder, make_half(MaskedMLP, config, n_dim, "decoder", rng)).to(device)
+    encoder, decoder = make_halves(config, n_dim, _init_rng(seed), individuals=False)
+    return Autoencoder(encoder, decoder).to(device)
 
 
 def breeding_population(config: ExperimentConfig) -> int:
@@ -189,4 +206,6 @@ def topology(config: ExperimentConfig, trials: int) -> Topology:
 
 def parameter_count(config: ExperimentConfig, n_dim: int) -> int:
     """Weights and biases of one autoencoder of the configured architecture."""
+    if config.network.convolutional:
+        return sum(p.numel() for half in conv_halves(n_dim) for p in half.parameters())
     return sum(a * b + b for sizes in config.network.sizes(n_dim) for a, b in zip(sizes[:-1], sizes[1:]))
