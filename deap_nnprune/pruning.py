@@ -10,7 +10,7 @@ it never clones, never evaluates and never touches ``individual.fitness``.
 Bind parameters when registering:
 ``toolbox.register("prune", mut_prune_random, amount=0.1)``.
 
-Each operator first *decides*, for every :class:`~deap_nnprune.MaskedLinear`
+Each operator first *decides*, for every masked layer (:class:`~deap_nnprune.MaskedLinear`, a convolution)
 layer (found by type), which entries die, and only then *applies* the
 decision with the one shared masking routine, so a bad argument never leaves
 an individual half pruned. Random draws come from ``rng``, a
@@ -207,7 +207,8 @@ def at_floor(individual: nn.Module, min_capacity: float) -> bool:
 
 def _checked(layer: MaskedLayer, index: int, decision, decide) -> Decision:
     """*decide*'s answer for one layer as boolean arrays of the entries' shapes; refuse anything else."""
-    where = f"{getattr(decide, '__name__', type(decide).__name__)} for layer {index}"
+    rule = getattr(decide, "func", decide)  # a functools.partial names its function
+    where = f"{getattr(rule, '__name__', type(rule).__name__)} for layer {index}"
     if not isinstance(decision, dict):
         raise TypeError(f"{where} must return a dict {{entry name: keep}}, got {type(decision).__name__}")
     entries = dict(maskable_entries(layer))
@@ -235,7 +236,7 @@ def prune_by(
 ) -> tuple[nn.Module]:
     """Prune *individual* with a rule that only decides: the seam every pruning operator uses.
 
-    ``decide(layer, rng)`` is called for every :class:`MaskedLinear` of
+    ``decide(layer, rng)`` is called for every masked layer of
     *individual*, in forward order, with one generator, and returns
     ``{entry name: keep}`` (``"weight"``, ``"bias"``; a boolean array or
     tensor of the entry's shape, False = dies; a missing name keeps the
@@ -469,6 +470,8 @@ def mut_prune_gradual(
     total_steps = check_int("total_steps", total_steps, minimum=1)
     start = check_float("start", start, low=0.0, high=1.0)
     end = check_float("end", end, low=0.0, high=1.0)
+    if start >= end:
+        raise ValueError(f"start must be before end (fractions of the run), got start={start!r}, end={end!r}")
     layers = masked_layers(individual)
     if not all(layer.persistent_masks for layer in layers):
         raise ValueError("mut_prune_gradual needs persistent masks (persistent_masks=True)")

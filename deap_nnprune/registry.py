@@ -67,7 +67,11 @@ class OperatorSpec:
     from :data:`PRUNING_PARAMETERS`; *needs_run_length* makes the toolbox
     bind ``total_steps``, the Adam steps of the whole run (a schedule such as
     gradual magnitude pruning reads its progress from the network's step
-    count).
+    count); *needs_persistent_masks* makes configurations with the
+    regrowth compatibility mode refuse it.
+
+    >>> OperatorSpec("halve", lambda individual, **kw: (individual,), parameters=("amount",)).needs_data
+    False
     """
 
     name: str
@@ -76,6 +80,7 @@ class OperatorSpec:
     needs_data: bool = False
     parameters: tuple[str, ...] = ()
     needs_run_length: bool = False
+    needs_persistent_masks: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or self.name == "none":
@@ -102,6 +107,9 @@ class DatasetSpec:
     :class:`deap_nnprune.datasets.DataSplits`; it must depend on nothing else,
     so that every worker rebuilds the same splits. *generated* is False for
     a loader that reads from disk.
+
+    >>> DatasetSpec("mine", lambda data: None).generated
+    True
     """
 
     name: str
@@ -118,7 +126,14 @@ class DatasetSpec:
 BUILTIN_OPERATORS = (
     OperatorSpec("random", mut_prune_random, 0.5, parameters=("amount",)),
     OperatorSpec("magnitude", mut_prune_magnitude, 0.5, parameters=("amount", "scope")),
-    OperatorSpec("gradual_magnitude", mut_prune_gradual, 1.0, parameters=("final_capacity",), needs_run_length=True),
+    OperatorSpec(
+        "gradual_magnitude",
+        mut_prune_gradual,
+        1.0,
+        parameters=("final_capacity",),
+        needs_run_length=True,
+        needs_persistent_masks=True,
+    ),
     OperatorSpec("variance", mut_prune_variance, 0.1, needs_data=True),
     OperatorSpec("conjunctive", mut_prune_conjunctive, 0.5, needs_data=True, parameters=("threshold", "n_cases")),
 )

@@ -57,10 +57,16 @@ def test_gradual_pruning_follows_the_schedule_while_training():
     assert seen == sorted(seen) and seen[-1] == round(0.7 * weights)
 
 
-def test_gradual_pruning_refuses_regrowth_mode():
+def test_gradual_pruning_refuses_regrowth_mode_and_a_schedule_that_ends_before_it_starts(tmp_path, capsys):
     ae = dnp.MaskedAutoencoder.from_preset("paper", n_dim=8, persistent_masks=False)
     with pytest.raises(ValueError, match="persistent masks"):
         mut_prune_gradual(ae, final_capacity=0.5, total_steps=10)
+    with pytest.raises(ValueError, match=r"start must be before end.*start=0.9, end=0.1"):
+        mut_prune_gradual(dnp.MaskedMLP((4, 2)), total_steps=10, start=0.9, end=0.1)
+    out = tmp_path / "regrow"
+    assert main(["run", "--preset", "baseline-gmp-50", *TINY, "--set", "network.persistent_masks=false",
+                 "--out", str(out)]) == 2
+    assert "network.persistent_masks = true" in capsys.readouterr().err and not out.exists()
 
 
 def test_baselines_take_the_network_steps_of_a_coevolution_row():

@@ -242,3 +242,14 @@ def test_a_run_started_without_a_seed_resumes_with_the_seeds_it_stored(data, tmp
     encoders, decoders = population(3)
     _, _, logbook = ea_spatial_coevolution(encoders, decoders, toolbox(), 1, data, verbose=False, resume=str(path))
     assert logbook.select("gen") == [0, 1]
+
+
+def test_an_on_generation_hook_may_not_overwrite_the_algorithms_fields():
+    from deap_nnprune.algorithms.loop import call_hook
+
+    assert call_hook(lambda gen, state: {"extra": gen}, 3, {}) == {"extra": 3}
+    assert call_hook(None, 3, {}) == {} and call_hook(lambda gen, state: None, 3, {}) == {}
+    with pytest.raises(ValueError, match=r"\['gen'\], which the algorithm's logbook already records"):
+        call_hook(lambda gen, state: {"gen": 1}, 3, {})
+    with pytest.raises(TypeError, match="must return a dict"):
+        call_hook(lambda gen, state: 5, 3, {})

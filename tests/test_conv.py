@@ -158,6 +158,6 @@ def test_a_stopped_conv_run_resumes_from_its_checkpoint_to_the_same_logbook(tmp_
 def test_a_conv_architecture_refuses_mlp_widths_and_the_stacked_engine(tmp_path, capsys):
     assert main(["run", "--preset", "quick", "--data", "digits", "--set", "network.architecture=conv",
                  "--out", str(tmp_path / "x")]) == 2
-    assert "run.engine = autograd" in capsys.readouterr().err
+    assert "--set run.engine=autograd" in capsys.readouterr().err
     assert main(["run", "--preset", "quick", *CLI, "--set", "network.hidden=[8]", "--out", str(tmp_path / "y")]) == 2
     assert "network.hidden" in capsys.readouterr().err

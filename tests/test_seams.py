@@ -48,7 +48,23 @@ def sine_waves(data):
     return dnp.datasets.split_rows(matrix, data.split, data.seed, "sine_waves")
 
 
-OPERATORS = [OperatorSpec("largest", mut_prune_largest, base_probability=1.0, parameters=("amount",))]
+def mut_prune_quietest(individual, data=None, min_alive=1, rng=None, *, min_capacity=0.0):
+    """Kill each layer's neuron of lowest mean activation on *data* (declared needs_data; a default of None)."""
+    if data is None:
+        raise ValueError("mut_prune_quietest: data was not passed")
+    means = {id(layer): out.mean(0).numpy() for layer, out in zip(dnp.masked_layers(individual),
+                                                                    dnp.activations.layer_activations(individual, data))}
+
+    def decide(layer, g):
+        keep = np.ones(tuple(layer.weight.shape), dtype=bool)
+        keep[int(np.argmin(means[id(layer)]))] = False
+        return {"weight": keep}
+
+    return dnp.prune_by(individual, decide, min_alive=min_alive, min_capacity=min_capacity, rng=rng)
+
+
+OPERATORS = [OperatorSpec("largest", mut_prune_largest, base_probability=1.0, parameters=("amount",)),
+             OperatorSpec("quietest", mut_prune_quietest, base_probability=1.0, needs_data=True)]
 DATASETS = [DatasetSpec("sine_waves", sine_waves)]
 '''
 
@@ -103,6 +119,16 @@ def test_a_plugin_operator_and_data_set_give_the_serial_bytes_in_a_process_pool(
     for table in ("epochs.csv", "final.csv"):
         assert (tmp_path / "serial" / table).read_bytes() == (tmp_path / "pool" / table).read_bytes()
     assert '"sine_waves"' in (tmp_path / "serial" / "config.json").read_text()
+
+
+@pytest.mark.parametrize("preset", ["quick", "paper-canonical-none"])
+def test_a_plugin_operator_declared_as_needing_data_gets_it_in_both_algorithms(plugin, tmp_path, preset):
+    small = [*TINY] if preset == "quick" else ["--set", "data.n_dim=16", "data.n_samples=20", "--epochs", "2",
+                                               "--trials", "2", "--quiet"]
+    out = tmp_path / "run"
+    assert main(["run", "--preset", preset, *small, "--plugin", plugin, "--set", "pruning.operator=quietest",
+                 "--set", "pruning.schedule=fixed", "--set", "pruning.p=1.0", "--out", str(out)]) == 0
+    assert (pd.read_csv(out / "final.csv").paper_capacity < 1.0).all()
 
 
 def test_plugin_errors_are_one_line_and_exit_2(plugin, tmp_path, capsys):

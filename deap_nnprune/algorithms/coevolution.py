@@ -131,6 +131,7 @@ class _Coevolution:
         pair_selection,
         replacement,
         lr_owner,
+        prune_data,
     ):
         self.encoders, self.decoders = list(encoders), list(decoders)
         self.pair_selection, self.replacement, self.lr_owner = pair_selection, replacement, lr_owner
@@ -138,7 +139,9 @@ class _Coevolution:
         self.concept, self.tsize, self.update, self.seeds = concept, tsize, update, seeds
         self.score_batch_size = score_batch_size
         self.data = data if isinstance(data, (list, tuple)) else [data] * len(self.encoders)
-        self.prune_takes_data = hasattr(toolbox, "prune") and unbound_parameter(toolbox.prune, "data")
+        if prune_data is None:  # not declared: the registration leaves data unbound or not
+            prune_data = hasattr(toolbox, "prune") and unbound_parameter(toolbox.prune, "data")
+        self.prune_takes_data = bool(prune_data)
 
     # -- random streams -------------------------------------------------
     def _local(self, cell: int) -> tuple[int, int]:
@@ -318,6 +321,7 @@ def ea_spatial_coevolution(
     lr_owner: str = "individual",
     on_generation: Callable[[int, dict], dict | None] | None = None,
     stop_when: Callable[[int], bool] | None = None,
+    prune_data: bool | None = None,
 ) -> tuple[list, list, tools.Logbook]:
     """Spatial cooperative coevolution of encoders and decoders.
 
@@ -348,7 +352,9 @@ def ea_spatial_coevolution(
     optional ``prune``, ``prune_probability``, ``mutate_lr``, and ``map``
     (used to train the pairs of a group in parallel, e.g. SCOOP's
     ``futures.map``). A ``prune`` operator that takes ``data`` gets the cell's
-    training data; it prunes the pair as one autoencoder.
+    training data; it prunes the pair as one autoencoder. Declare it with
+    ``prune_data=True`` (or ``False``); left ``None``, the algorithm passes
+    data when the registration left a ``data`` parameter without a value.
 
     *data* is one :class:`DataSplits` for all cells or a list with one per
     cell. With ``trials=T`` the population holds T independent runs as
@@ -457,6 +463,7 @@ def ea_spatial_coevolution(
         pair_selection,
         tournament_replacement,
         lr_owner,
+        prune_data,
     )
     logbook = make_logbook(stats, extra=("trial",))
     if resume is not None:

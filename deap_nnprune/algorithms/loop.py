@@ -96,4 +96,11 @@ def call_hook(hook: Callable[..., dict | None] | None, *args) -> dict:
         raise TypeError(
             f"on_generation must return a dict of extra logbook fields or None, got {type(fields).__name__}"
         )
+    taken = sorted(set(fields) & RESERVED_FIELDS)
+    if taken:
+        raise ValueError(f"on_generation returned {taken}, which the algorithm's logbook already records; rename them")
     return fields
+
+
+#: Logbook fields the algorithms write themselves (a hook may not return them).
+RESERVED_FIELDS = frozenset({"gen", "trial", "nevals", "fitness", "capacity", "lr"})

@@ -407,7 +407,14 @@ class ExperimentConfig:
             data_names = dataset_names(self.run.plugins)
         except PluginError as error:
             raise ConfigError(f"run.plugins: {error}") from None
-        check_choice("pruning.operator", self.pruning.operator, ("none", *names))
+        if self.pruning.operator not in ("none", *names):
+            raise ConfigError(
+                f"pruning.operator must be one of none, {', '.join(names)} (a plugin's operator needs "
+                f"run.plugins / --plugin, importable from PYTHONPATH), got {self.pruning.operator!r}"
+            )
+        if self.pruning.operator != "none" and not self.network.persistent_masks:
+            if registry.operators(self.run.plugins)[self.pruning.operator].needs_persistent_masks:
+                raise ConfigError(f"pruning.operator = {self.pruning.operator} needs network.persistent_masks = true")
         source = self.data.source
         if source not in data_names and Path(source).suffix.lower() not in DATA_FILE_SUFFIXES:
             raise ConfigError(
@@ -416,7 +423,8 @@ class ExperimentConfig:
             )
         if self.network.convolutional and self.run.engine != "autograd":
             raise ConfigError(
-                "network.architecture = conv trains with run.engine = autograd (the stacked engine is MLP-only); set it"
+                "network.architecture = conv trains with the autograd engine (the stacked one is MLP-only): "
+                "add --set run.engine=autograd"
             )
         algorithm = self.algorithm
         if self.training.lr_decay_every and algorithm.name != "canonical":

@@ -34,8 +34,6 @@ from .._reproducible import worker_environment
 __all__ = ["EXECUTORS", "resolve_executor", "executor_map", "under_scoop"]
 
 EXECUTORS = ("auto", "serial", "processes", "scoop", "dask")
-#: Times Dask retries a task whose worker died.
-DASK_RETRIES = 3
 
 
 def under_scoop() -> bool:
@@ -119,26 +117,43 @@ def executor_map(
 def _dask_map(workers: int, scheduler: str | None):
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class _Reproducible(WorkerPlugin):  # every worker, also one that joins later (e.g. a scaled SLURM cluster)
+        def __init__(self, environment: dict[str, str]) -> None:
+            self.environment = environment
+
+        def setup(self, worker) -> None:
+            _init_worker(self.environment)
 
     environment = worker_environment()
-    os.environ.update(environment)  # inherited by the LocalCluster's worker processes
-    if scheduler:
-        cluster, client = None, Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=40,
-        )
-        client = Client(cluster)
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)  # inherited by the LocalCluster's worker processes, restored below
     try:
-        client.run(_init_worker, environment)
+        if scheduler:
+            cluster, client = None, Client(scheduler)
+        else:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            client = Client(cluster)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        client.register_plugin(_Reproducible(environment))
 
         def run_all(function, tasks):
-            futures = client.map(function, list(tasks), pure=False, retries=DASK_RETRIES)
+            # No retries: Dask reschedules a task whose worker died by itself; a task that raises is an error.
+            futures = client.map(function, list(tasks), pure=False)
             return (future.result() for future in dask_completed(futures))
 
         yield run_all

@@ -33,6 +33,9 @@ __all__ = [
     "initial_cells",
     "initial_autoencoder",
     "make_half",
+    "make_halves",
+    "prune_needs_data",
+    "run_steps",
     "topology",
     "breeding_population",
     "lr_step_size",
@@ -84,6 +87,13 @@ def _training_parameters(config: ExperimentConfig, n_train: int) -> dict:
         lr_step_size=lr_step_size(config, n_train),
         lr_gamma=t.lr_gamma,
     )
+
+
+def prune_needs_data(config: ExperimentConfig) -> bool:
+    """Whether the configured operator takes the training rows as ``data`` (what its spec declares)."""
+    if config.pruning.operator == "none":
+        return False
+    return registry.operators(config.run.plugins)[config.pruning.operator].needs_data
 
 
 def run_steps(config: ExperimentConfig, n_train: int) -> int:

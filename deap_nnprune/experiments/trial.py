@@ -155,6 +155,7 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
         update=a.update,
         on_generation=monitor.on_generation,
         stop_when=stop_requested,
+        prune_data=toolboxes.prune_needs_data(config),
         pair_selection=a.pair_selection,
         tournament_replacement=a.tournament_replacement,
         lr_owner=config.training.lr_owner,
