@@ -89,7 +89,7 @@ class _MaskedConv(MaskedLayer, nn.Module):
         self.weight = nn.Parameter(torch.empty(shape))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self._init_masks(persistent_masks)
-        self.reset_parameters()
+        self.reset_parameters()  # MaskedLayer's: ±1/sqrt(fan_in), from torch's generator or an rng
 
     @property
     def out_features(self) -> int:  # type: ignore[override]  # the neurons are the output channels
@@ -99,18 +99,11 @@ class _MaskedConv(MaskedLayer, nn.Module):
     def in_features(self) -> int:
         return self.in_channels
 
-    def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
-        """Uniform in ``±1/sqrt(fan_in)``, from *rng* (or torch's global generator)."""
+    def _torch_init(self) -> None:
         bound = 1.0 / math.sqrt(self.weight[0].numel())
         with torch.no_grad():
             for _, param in self._maskable():
-                if rng is None:
-                    param.uniform_(-bound, bound)
-                else:
-                    param.copy_(torch.as_tensor(rng.uniform(-bound, bound, size=tuple(param.shape)), dtype=param.dtype))
-            if hasattr(self, "weight_mask"):
-                for name, param in self._maskable():
-                    param.mul_(getattr(self, f"{name}_mask"))
+                param.uniform_(-bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
         weight = self.effective("weight")

@@ -103,7 +103,7 @@ class MaskedLayer:
         zeroed again afterwards.
         """
         if rng is None:
-            super().reset_parameters()  # type: ignore[misc]  # the torch layer's own
+            self._torch_init()
         else:
             bound = 1.0 / math.sqrt(self.weight[0].numel())
             with torch.no_grad():
@@ -114,6 +114,10 @@ class MaskedLayer:
             with torch.no_grad():
                 for name, param in self._maskable():
                     param.mul_(getattr(self, f"{name}_mask"))
+
+    def _torch_init(self) -> None:
+        """The layer type's own initialisation from torch's global generator (``rng=None``)."""
+        raise NotImplementedError
 
     def effective(self, name: str) -> Tensor:
         """The tensor the forward pass uses for ``"weight"`` or ``"bias"``."""
@@ -191,6 +195,9 @@ class MaskedLinear(MaskedLayer, nn.Linear):
     def forward(self, x: Tensor) -> Tensor:
         bias = self.effective("bias") if self.bias is not None else None
         return F.linear(x, self.effective("weight"), bias)
+
+    def _torch_init(self) -> None:
+        nn.Linear.reset_parameters(self)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, {self._alive_repr()}"
