@@ -46,9 +46,9 @@ def train_autograd(
     data = data.to(device=device, dtype=layers[0].weight.dtype)
     entries = [(i, layer, name) for i, layer in enumerate(layers) for name, _ in maskable_entries(layer)]
     params = [getattr(layer, name) for _, layer, name in entries]
-    exp_avgs = [getattr(layer, f"{name}_exp_avg") for _, layer, name in entries]
-    exp_avg_sqs = [getattr(layer, f"{name}_exp_avg_sq") for _, layer, name in entries]
-    masks = [getattr(layer, f"{name}_mask") if layer.persistent_masks else None for _, layer, name in entries]
+    exp_avgs = [layer.moments(name)[0] for _, layer, name in entries]
+    exp_avg_sqs = [layer.moments(name)[1] for _, layer, name in entries]
+    masks = [layer.mask(name) if layer.persistent_masks else None for _, layer, name in entries]
     starts = [int(layer.adam_step) for layer in layers]
     index = torch.from_numpy(np.concatenate(batches)).to(device)
     bounds = np.cumsum([0] + [len(b) for b in batches])

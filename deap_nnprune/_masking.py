@@ -73,7 +73,7 @@ def apply_keep(layer: MaskedLayer, name: str, keep: Tensor) -> None:
         param = getattr(layer, name)
         param.mul_(keep.to(dtype=param.dtype))
         return
-    mask = getattr(layer, f"{name}_mask")
+    mask = layer.mask(name)
     mask.mul_(keep.to(dtype=mask.dtype))
-    for tensor_name in (name, f"{name}_exp_avg", f"{name}_exp_avg_sq"):
-        getattr(layer, tensor_name).mul_(mask)
+    for tensor in (getattr(layer, name), *layer.moments(name)):
+        tensor.mul_(mask)

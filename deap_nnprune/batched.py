@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -67,7 +67,7 @@ from ._reproducible import warn_if_alignment_dependent
 from ._rng import as_generator
 from ._validation import check_float, check_int
 from .evaluation import NonFiniteOutputWarning, check_data
-from .network import MaskedMLP
+from .network import MaskedLinear, MaskedMLP
 
 __all__ = ["evaluate_pairs", "train_pairs"]
 
@@ -313,10 +313,12 @@ class _StackedPairs:
         ]
         index = {entry: t for t, entry in enumerate(self.entries)}
         self.layout = [(index[(li, "weight")], index.get((li, "bias"))) for li in range(len(first))]
-        self.params = self._stack("{}")
-        self.exp_avgs = self._stack("{}_exp_avg")
-        self.exp_avg_sqs = self._stack("{}_exp_avg_sq")
-        self.keep = self._stack("{}_mask")
+        self.params = self._stack(getattr)
+        self.exp_avgs = self._stack(lambda layer, name: layer.moments(name)[0])
+        self.exp_avg_sqs = self._stack(lambda layer, name: layer.moments(name)[1])
+        self.keep = self._stack(  # in the regrowth mode there is no mask: every entry may move
+            lambda layer, name: layer.mask(name) if layer.persistent_masks else torch.ones_like(layer.mask(name))
+        )
         self.starts = [[int(net[li].adam_step) for net in self.nets] for li, _ in self.entries]
 
     def _stored(self, x: Tensor, li: int, name: str) -> Tensor:
@@ -325,16 +327,11 @@ class _StackedPairs:
             return x.unsqueeze(0)
         return x.t() if self.flip[li] else x
 
-    def _stack(self, pattern: str) -> list[Tensor]:
+    def _stack(self, tensor_of: Callable[[MaskedLinear, str], Tensor]) -> list[Tensor]:
+        """``tensor_of(layer, entry)`` of every pair, stacked, for every entry."""
         out = []
         for li, name in self.entries:
-            tensors = []
-            for net in self.nets:
-                layer = net[li]
-                if pattern == "{}_mask" and not layer.persistent_masks:
-                    tensors.append(torch.ones_like(getattr(layer, name)))  # regrowth mode: no mask
-                else:
-                    tensors.append(getattr(layer, pattern.format(name)).detach())
+            tensors = [tensor_of(net[li], name).detach() for net in self.nets]
             out.append(torch.stack([self._stored(x, li, name) for x in tensors]))
         return out
 
@@ -366,13 +363,12 @@ class _StackedPairs:
         """
         for t, (li, name) in enumerate(self.entries):
             alive = self.keep[t] != 0 if zero_dead_moments else None
-            for stacked, target in zip(
-                (self.params[t], self.exp_avgs[t], self.exp_avg_sqs[t]), (name, f"{name}_exp_avg", f"{name}_exp_avg_sq")
-            ):
-                if alive is not None and target != name:
+            for j, stacked in enumerate((self.params[t], self.exp_avgs[t], self.exp_avg_sqs[t])):
+                if alive is not None and j:  # the moments
                     stacked = torch.where(alive, stacked, 0)
                 for k in which:
-                    dest = getattr(self.nets[k][li], target)
+                    layer = self.nets[k][li]
+                    dest = (getattr(layer, name), *layer.moments(name))[j]
                     dest.copy_(stacked[k].t() if name == "weight" and self.flip[li] else stacked[k].view_as(dest))
         for k in which:
             for li, layer in enumerate(self.nets[k]):

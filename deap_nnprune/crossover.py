@@ -46,8 +46,7 @@ def cx_masked_uniform(
         for layer1, layer2 in zip(layers1, layers2):
             for name, tensor in maskable_entries(layer1):
                 swap = torch.from_numpy(rng.random(tuple(tensor.shape)) < indpb).to(tensor.device)
-                for suffix in ("", "_exp_avg", "_exp_avg_sq"):
-                    t1, t2 = getattr(layer1, name + suffix), getattr(layer2, name + suffix)
+                for t1, t2 in zip((tensor, *layer1.moments(name)), (getattr(layer2, name), *layer2.moments(name))):
                     t1_old = t1.clone()
                     t1.copy_(torch.where(swap, t2, t1))
                     t2.copy_(torch.where(swap, t1_old, t2))

@@ -143,7 +143,7 @@ def _mlp_from(sequential: nn.Module, where: str, cls: type) -> MaskedMLP:
                 mask = getattr(theirs, f"{name}_mask", None)
                 value = getattr(theirs, f"{name}_orig", getattr(theirs, name)).detach()
                 mask = torch.ones_like(value) if mask is None else mask.detach().to(value.dtype)
-                getattr(ours, f"{name}_mask").copy_(mask)
+                ours.mask(name).copy_(mask)
                 getattr(ours, name).copy_(value * mask)
     return mlp
 

@@ -94,6 +94,14 @@ class MaskedLayer:
     def _maskable(self) -> list[tuple[str, Tensor]]:
         return [(n, p) for n, p in (("weight", self.weight), ("bias", self.bias)) if p is not None]
 
+    def mask(self, name: str) -> Tensor:
+        """The mask buffer of entry *name* (``"weight"`` or ``"bias"``): 1 alive, 0 pruned."""
+        return getattr(self, f"{name}_mask")
+
+    def moments(self, name: str) -> tuple[Tensor, Tensor]:
+        """Adam's first and second moment buffers of entry *name*."""
+        return getattr(self, f"{name}_exp_avg"), getattr(self, f"{name}_exp_avg_sq")
+
     def reset_parameters(self, rng: np.random.Generator | None = None) -> None:
         """Initialise weight and bias uniformly in ``±1/sqrt(fan_in)`` (fan-in: one neuron's weights).
 
@@ -113,7 +121,7 @@ class MaskedLayer:
         if hasattr(self, "weight_mask"):
             with torch.no_grad():
                 for name, param in self._maskable():
-                    param.mul_(getattr(self, f"{name}_mask"))
+                    param.mul_(self.mask(name))
 
     def _torch_init(self) -> None:
         """The layer type's own initialisation from torch's global generator (``rng=None``)."""
@@ -124,7 +132,7 @@ class MaskedLayer:
         param = getattr(self, name)
         if self.persistent_masks:
             # where, not a product: a pruned entry holding NaN or inf must still have no effect
-            return torch.where(getattr(self, f"{name}_mask") != 0, param, 0.0)
+            return torch.where(self.mask(name) != 0, param, 0.0)
         return param
 
     def alive(self, name: str) -> Tensor:
@@ -134,7 +142,7 @@ class MaskedLayer:
         mode it is the entries that are currently non-zero.
         """
         if self.persistent_masks:
-            return getattr(self, f"{name}_mask").bool()
+            return self.mask(name).bool()
         return getattr(self, name) != 0
 
     def _alive_repr(self) -> str:
