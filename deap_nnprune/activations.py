@@ -27,7 +27,14 @@ from .devices import module_device
 from .evaluation import check_data
 from .network import MaskedAutoencoder, MaskedLayer, MaskedLinear, MaskedMLP, MaskedNetwork
 
-__all__ = ["RunningMoments", "activation_moments", "activation_std", "layer_activations", "DEFAULT_BATCH_SIZE"]
+__all__ = [
+    "RunningMoments",
+    "activation_moments",
+    "activation_std",
+    "layer_activations",
+    "input_width",
+    "DEFAULT_BATCH_SIZE",
+]
 
 #: Rows per forward pass when ``batch_size=None``.
 DEFAULT_BATCH_SIZE = 256
@@ -103,7 +110,13 @@ def _layer_outputs(module: nn.Module, x: Tensor) -> Iterator[tuple[MaskedLayer, 
         )
 
 
-def _input_width(module: nn.Module) -> int:
+def input_width(module: nn.Module) -> int:
+    """Width of the rows *module* takes (a masked network's, or its first masked layer's).
+
+    >>> from deap_nnprune import MaskedMLP
+    >>> input_width(MaskedMLP((7, 3)))
+    7
+    """
     if isinstance(module, (MaskedAutoencoder, MaskedNetwork)):
         return module.in_features
     return masked_layers(module)[0].in_features  # type: ignore[attr-defined]  # a MaskedLinear
@@ -130,7 +143,7 @@ class _EvalMode:
 def _moments_by_layer(
     module: nn.Module, data: Tensor, batch_size: int | None
 ) -> list[tuple[MaskedLayer, RunningMoments]]:
-    check_data(data, _input_width(module))
+    check_data(data, input_width(module))
     step = DEFAULT_BATCH_SIZE if batch_size is None else check_int("batch_size", batch_size, minimum=1)
     pairs: list[tuple[MaskedLayer, RunningMoments]] = []
     with _EvalMode(module) as device:
@@ -191,7 +204,7 @@ def layer_activations(module: nn.Module, rows: Tensor) -> list[Tensor]:
 
 
 def _outputs_by_layer(module: nn.Module, rows: Tensor) -> list[tuple[MaskedLayer, Tensor]]:
-    check_data(rows, _input_width(module), argument="rows")
+    check_data(rows, input_width(module), argument="rows")
     with _EvalMode(module) as device:
         dtype = masked_layers(module)[0].weight.dtype
         return list(_layer_outputs(module, rows.to(device=device, dtype=dtype)))

@@ -64,7 +64,7 @@ from torch import Tensor, nn
 from ._masking import apply_keep, maskable_entries, masked_layers
 from ._rng import as_generator
 from ._validation import check_choice, check_float, check_int
-from .activations import _input_width, _moments_by_layer, _outputs_by_layer
+from .activations import activation_moments, input_width, layer_activations
 from .capacity import capacity, record_pruned
 from .evaluation import check_data
 from .network import MaskedLayer
@@ -548,10 +548,11 @@ def mut_prune_variance(
     True
     """
     check_int("min_alive", min_alive, minimum=0)
-    check_data(data, _input_width(individual))
+    check_data(data, input_width(individual))
     if at_floor(individual, min_capacity):  # before the pass over the data
         return (individual,)
-    survive = {id(layer): _survival(moments) for layer, moments in _moments_by_layer(individual, data, batch_size)}
+    moments = activation_moments(individual, data, batch_size)
+    survive = {id(layer): _survival(m) for layer, m in zip(masked_layers(individual), moments)}
     return prune_by(
         individual,
         functools.partial(decide_by_survival, survive=survive),
@@ -646,14 +647,14 @@ def mut_prune_conjunctive(
     check_int("min_alive", min_alive, minimum=0)
     threshold = check_float("threshold", threshold, low=0.0, high=1.0)
     n_cases = check_int("n_cases", n_cases, minimum=1)
-    check_data(data, _input_width(individual))
+    check_data(data, input_width(individual))
     if at_floor(individual, min_capacity):  # before drawing the cases
         return (individual,)
     rng = as_generator(rng)
     rows = rng.choice(data.shape[0], size=min(n_cases, data.shape[0]), replace=False)
     cases = data[torch.from_numpy(rows).to(data.device)]
     doomed = {}
-    for layer, outputs in _outputs_by_layer(individual, cases):
+    for layer, outputs in zip(masked_layers(individual), layer_activations(individual, cases)):
         candidates = neurons_alive(layer) if layer.persistent_masks else np.ones(layer.out_features, dtype=bool)
         doomed[id(layer)] = _lexicase_survivors(outputs.cpu().numpy(), candidates, threshold)
     return prune_by(
