@@ -31,6 +31,7 @@ Times are medians of several epochs after a warm-up epoch, wall clock.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import json
 import os
@@ -325,6 +326,8 @@ def algorithm_rows(data_splits, n_cells: int, repeats: int) -> list[tuple[str, f
         creator.create("BenchEncoder", dnp.MaskedMLP, fitness=creator.BenchFitness)
         creator.create("BenchDecoder", dnp.MaskedMLP, fitness=creator.BenchFitness)
     toolbox = base.Toolbox()
+    toolbox.register("clone", copy.deepcopy)
+    toolbox.register("map", map)
     toolbox.register("evaluate_pair", dnp.evaluate_pair)
     toolbox.register("evaluate_pairs", batched.evaluate_pairs)
     toolbox.register("train_pairs", train_pairs, epochs=1, batch_size=BATCH, betas=BETAS)
