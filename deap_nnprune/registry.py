@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from . import datasets as _datasets
+from .algorithms.topology import Topology, make_topology, replicate
 from .pruning import (
     mut_prune_conjunctive,
     mut_prune_gradual,
@@ -37,6 +38,10 @@ from .pruning import (
 __all__ = [
     "OperatorSpec",
     "DatasetSpec",
+    "TopologySpec",
+    "BUILTIN_TOPOLOGIES",
+    "topologies",
+    "topology_of",
     "PRUNING_PARAMETERS",
     "BUILTIN_OPERATORS",
     "BUILTIN_DATASETS",
@@ -123,6 +128,38 @@ class DatasetSpec:
             raise PluginError(f"data set {self.name!r}: load is not callable ({self.load!r})")
 
 
+@dataclass(frozen=True)
+class TopologySpec:
+    """A grid configurations can name as ``algorithm.topology``.
+
+    ``build(n_cells, radius, neighbourhood)`` returns one trial's
+    neighbourhoods: for each cell, the cells it sees, itself first.
+
+    >>> spec = TopologySpec("pair", lambda n, radius, kind: [(i, (i + 1) % n) for i in range(n)])
+    >>> spec.build(3, 1, "moore")
+    [(0, 1), (1, 2), (2, 0)]
+    """
+
+    name: str
+    build: Callable[[int, int, str], Sequence[Sequence[int]]]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise PluginError(f"a topology name must be an identifier, got {self.name!r}")
+        if not callable(self.build):
+            raise PluginError(f"topology {self.name!r}: build is not callable ({self.build!r})")
+
+
+def _grid(kind: str) -> Callable[[int, int, str], Sequence[Sequence[int]]]:
+    def build(n_cells: int, radius: int, neighbourhood: str) -> Sequence[Sequence[int]]:
+        return make_topology(kind, n_cells, radius, neighbourhood=neighbourhood).neighbourhoods
+
+    return build
+
+
+BUILTIN_TOPOLOGIES = (TopologySpec("ring", _grid("ring")), TopologySpec("torus", _grid("torus")))
+
+
 BUILTIN_OPERATORS = (
     OperatorSpec("random", mut_prune_random, 0.5, parameters=("amount",)),
     OperatorSpec("magnitude", mut_prune_magnitude, 0.5, parameters=("amount", "scope")),
@@ -195,6 +232,26 @@ def _table(kind: str, builtins: Sequence[Any], spec_type: type, plugins: Sequenc
 def operators(plugins: Sequence[str] = ()) -> dict[str, OperatorSpec]:
     """Name → :class:`OperatorSpec`: the built-ins and those of the *plugins* (module names)."""
     return _table("OPERATORS", BUILTIN_OPERATORS, OperatorSpec, plugins)
+
+
+def topologies(plugins: Sequence[str] = ()) -> dict[str, TopologySpec]:
+    """Name → :class:`TopologySpec`: ``ring``, ``torus`` and those of the *plugins*.
+
+    >>> sorted(topologies())
+    ['ring', 'torus']
+    """
+    return _table("TOPOLOGIES", BUILTIN_TOPOLOGIES, TopologySpec, plugins)
+
+
+def topology_of(
+    name: str, n_cells: int, radius: int, neighbourhood: str, trials: int = 1, plugins: Sequence[str] = ()
+) -> Topology:
+    """*trials* disjoint copies of the registered grid *name* of *n_cells* cells each.
+
+    >>> topology_of("ring", 5, 1, "moore", trials=2).n_cells
+    10
+    """
+    return replicate(topologies(plugins)[name].build(n_cells, radius, neighbourhood), trials)
 
 
 def datasets(plugins: Sequence[str] = ()) -> dict[str, DatasetSpec]:

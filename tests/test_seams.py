@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 import deap_nnprune as dnp
-from deap_nnprune.registry import DatasetSpec, OperatorSpec
+from deap_nnprune.registry import DatasetSpec, OperatorSpec, TopologySpec
 
 
 def decide_largest(layer, rng, amount=0.1):
@@ -66,6 +66,15 @@ def mut_prune_quietest(individual, data=None, min_alive=1, rng=None, *, min_capa
 OPERATORS = [OperatorSpec("largest", mut_prune_largest, base_probability=1.0, parameters=("amount",)),
              OperatorSpec("quietest", mut_prune_quietest, base_probability=1.0, needs_data=True)]
 DATASETS = [DatasetSpec("sine_waves", sine_waves)]
+
+
+def line(n_cells, radius, neighbourhood):
+    """Cells on a line without wrap-around: the ends see fewer neighbours."""
+    return [(i, *[j for j in range(i - radius, i + radius + 1) if j != i and 0 <= j < n_cells])
+            for i in range(n_cells)]
+
+
+TOPOLOGIES = [TopologySpec("line", line)]
 '''
 
 
@@ -129,6 +138,15 @@ def test_a_plugin_operator_declared_as_needing_data_gets_it_in_both_algorithms(p
     assert main(["run", "--preset", preset, *small, "--plugin", plugin, "--set", "pruning.operator=quietest",
                  "--set", "pruning.schedule=fixed", "--set", "pruning.p=1.0", "--out", str(out)]) == 0
     assert (pd.read_csv(out / "final.csv").paper_capacity < 1.0).all()
+
+
+def test_a_plugin_topology_runs_from_the_cli_and_its_grid_is_used(plugin, tmp_path):
+    out = tmp_path / "line"
+    assert main(["run", "--preset", "quick", *TINY, "--plugin", plugin, "--set", "algorithm.topology=line",
+                 "--set", "algorithm.cells=4", "--out", str(out)]) == 0
+    assert len(pd.read_csv(out / "final.csv")) == 2
+    grid = dnp.registry.topology_of("line", 4, 1, "moore", trials=2, plugins=[plugin])
+    assert grid.neighbourhoods[:4] == ((0, 1), (1, 0, 2), (2, 1, 3), (3, 2)) and grid.neighbourhoods[4] == (4, 5)
 
 
 def test_plugin_errors_are_one_line_and_exit_2(plugin, tmp_path, capsys):

@@ -9,11 +9,12 @@ trials.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .._validation import check_choice, check_int
 
-__all__ = ["Topology", "ring", "torus", "make_topology", "TOPOLOGIES"]
+__all__ = ["Topology", "ring", "torus", "make_topology", "replicate", "TOPOLOGIES"]
 
 TOPOLOGIES = ("ring", "torus")
 NEIGHBOURHOODS = ("moore", "von_neumann")
@@ -123,7 +124,22 @@ def make_topology(
         if rows * cols != per_trial:
             raise ValueError(f"torus shape {rows}x{cols} = {rows * cols} cells, but each trial has {per_trial} cells")
         local = torus(rows, cols, radius, neighbourhood)
-    return Topology(
-        tuple(tuple(t * per_trial + j for j in hood) for t in range(trials) for hood in local),
-        trials,
-    )
+    return replicate(local, trials)
+
+
+def replicate(local: Sequence[Sequence[int]], trials: int = 1) -> Topology:
+    """*trials* disjoint copies of one grid's neighbourhoods (each a cell's visible cells, itself first).
+
+    The one place a grid becomes a :class:`Topology`; refuses neighbourhoods that do not start with the
+    cell itself or name a cell outside the grid.
+
+    >>> replicate([(0, 1), (1, 0)], trials=2).neighbourhoods
+    ((0, 1), (1, 0), (2, 3), (3, 2))
+    """
+    local = [tuple(int(j) for j in hood) for hood in local]
+    n = len(local)
+    for i, hood in enumerate(local):
+        if not hood or hood[0] != i or not all(0 <= j < n for j in hood):
+            raise ValueError(f"neighbourhood of cell {i} must start with {i} and name cells 0..{n - 1}, got {hood}")
+    trials = check_int("trials", trials, minimum=1)
+    return Topology(tuple(tuple(t * n + j for j in hood) for t in range(trials) for hood in local), trials)

@@ -307,7 +307,10 @@ class AlgorithmConfig:
         check_choice("algorithm.name", self.name, ("coevolution", "canonical"))
         check_int("algorithm.epochs", self.epochs, minimum=0)
         check_int("algorithm.cells", self.cells, minimum=1)
-        check_choice("algorithm.topology", self.topology, ("ring", "torus"))
+        if not isinstance(self.topology, str) or not self.topology:
+            raise ConfigError(
+                f"algorithm.topology must be a topology name such as ring or torus, got {self.topology!r}"
+            )
         check_int("algorithm.radius", self.radius, minimum=0)
         check_choice("algorithm.neighbourhood", self.neighbourhood, ("moore", "von_neumann"))
         check_choice("algorithm.solution_concept", self.solution_concept, ("best", "worst", "mean"))
@@ -430,15 +433,14 @@ class ExperimentConfig:
         if self.training.lr_decay_every and algorithm.name != "canonical":
             raise ConfigError("training.lr_decay_every > 0 is only supported with algorithm.name=canonical")
         if algorithm.name == "coevolution":
-            _check_grid(algorithm)
+            _check_grid(algorithm, self.run.plugins)
 
 
-def _check_grid(algorithm: AlgorithmConfig) -> None:
-    from ..algorithms.topology import make_topology
-
+def _check_grid(algorithm: AlgorithmConfig, plugins: Sequence[str]) -> None:
+    check_choice("algorithm.topology", algorithm.topology, tuple(registry.topologies(plugins)))
     try:
-        topology = make_topology(
-            algorithm.topology, algorithm.cells, algorithm.radius, neighbourhood=algorithm.neighbourhood
+        topology = registry.topology_of(
+            algorithm.topology, algorithm.cells, algorithm.radius, algorithm.neighbourhood, plugins=plugins
         )
     except (TypeError, ValueError) as error:
         raise ConfigError(

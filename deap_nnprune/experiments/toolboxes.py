@@ -17,7 +17,7 @@ import torch
 from deap import base
 
 from .. import datasets, registry, schedules
-from ..algorithms.topology import Topology, make_topology
+from ..algorithms.topology import Topology
 from ..batched import evaluate_pairs, train_pairs
 from ..conv import conv_halves
 from ..evaluation import evaluate_l1, evaluate_pair
@@ -211,7 +211,7 @@ def breeding_population(config: ExperimentConfig) -> int:
 def topology(config: ExperimentConfig, trials: int) -> Topology:
     """*trials* disjoint copies of the configured grid."""
     a = config.algorithm
-    return make_topology(a.topology, a.cells * trials, a.radius, trials, neighbourhood=a.neighbourhood)
+    return registry.topology_of(a.topology, a.cells, a.radius, a.neighbourhood, trials, config.run.plugins)
 
 
 def parameter_count(config: ExperimentConfig, n_dim: int) -> int:
