@@ -452,9 +452,16 @@ class _AdamCall(NamedTuple):
     lr: float
 
 
-def _pick(tensors: Sequence[list[Tensor]], tk: list[tuple[int, int]]) -> tuple[list[Tensor], ...]:
-    """Pair ``k``'s tensor ``t`` of each stacked list, for every ``(t, k)`` in *tk*."""
-    return tuple([x[t][k] for t, k in tk] for x in tensors)
+def _adam_call(
+    tensors: tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]],
+    steps: list[Tensor],
+    n_pairs: int,
+    tk: list[tuple[int, int]],
+    lr: float,
+) -> _AdamCall:
+    """One Adam call at rate *lr* over pair ``k``'s tensor ``t``, for every ``(t, k)`` in *tk*."""
+    params, grads, exp_avgs, exp_avg_sqs = ([x[t][k] for t, k in tk] for x in tensors)
+    return _AdamCall(params, grads, exp_avgs, exp_avg_sqs, [steps[t * n_pairs + k] for t, k in tk], lr)
 
 
 class _AdamPerRate:
@@ -486,12 +493,7 @@ class _AdamPerRate:
             for k in range(n_pairs):
                 for t in range(len(grads)):
                     by_rate.setdefault(rate[t][k], []).append((t, k))
-            self.segments.append(
-                [
-                    _AdamCall(*_pick(tensors, tk), [steps[t * n_pairs + k] for t, k in tk], lr)  # type: ignore[call-arg, arg-type]  # 4 picked lists
-                    for lr, tk in by_rate.items()
-                ]
-            )
+            self.segments.append([_adam_call(tensors, steps, n_pairs, tk, lr) for lr, tk in by_rate.items()])
         self.calls = self.segments[0]
 
     def set_rates(self, segment: int) -> None:
