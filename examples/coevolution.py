@@ -95,16 +95,19 @@ def make_toolbox(args: argparse.Namespace) -> base.Toolbox:
 
     All neighbourhood pairs are scored at once (``evaluate_pairs``) with every
     engine. The ``batched`` engine also trains the pairs of a step together
-    (``train_pairs``); the ``map`` engine trains them one by one through
-    ``toolbox.map``, which SCOOP spreads over its workers.
+    (``train_pairs``); the ``map`` engine trains them one by one
+    (``algorithms.train_each``) through ``toolbox.map``, which SCOOP spreads
+    over its workers.
     """
     toolbox = base.Toolbox()
     support.register_map(toolbox)
     toolbox.register("evaluate_pair", dnp.evaluate_pair)
     toolbox.register("evaluate_pairs", batched.evaluate_pairs)
-    toolbox.register("train_pair", dnp.mut_train_pair, epochs=1, batch_size=args.batch_size, betas=BETAS)
     if args.engine == "batched":
         toolbox.register("train_pairs", batched.train_pairs, epochs=1, batch_size=args.batch_size, betas=BETAS)
+    else:
+        toolbox.register("train_pair", dnp.mut_train_pair, epochs=1, batch_size=args.batch_size, betas=BETAS)
+        toolbox.register("train_pairs", dnp.algorithms.train_each, train_pair=toolbox.train_pair, map=toolbox.map)
     # Guided operators keep ``data`` unbound: the algorithm gives each cell's training rows.
     # "population" schedule: n is the neighbourhood a cell breeds from, as in the paper authors' code
     hood = dnp.algorithms.make_topology(args.topology, args.cells, args.radius).neighbourhoods[0]
@@ -135,7 +138,8 @@ def main(argv=None) -> None:
     encoders, decoders, logbook = dnp.algorithms.ea_spatial_coevolution(
         encoders, decoders, toolbox, ngen=args.epochs, data=data, radius=args.radius, topology=args.topology,
         solution_concept=args.solution_concept, tournament_size=args.tournament_size, update=args.update,
-        verbose=False, seed=args.seed, score_batch_size=args.batch_size, device=device, progress=not args.quiet)
+        verbose=False, seed=args.seed, score_batch_size=args.batch_size, device=device, progress=not args.quiet,
+        prune_data=args.prune != "none" and dnp.registry.operators()[args.prune].needs_data)
     seconds = time.perf_counter() - start
 
     epochs = pd.DataFrame(logbook).rename(columns={"best_train": "train_l1", "best_validation": "validation_l1"})

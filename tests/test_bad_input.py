@@ -30,7 +30,8 @@ def _pairs(n=3):
 def _coevolution_toolbox(**skip):
     tb = base.Toolbox()
     tb.register("evaluate_pair", dnp.evaluate_pair)
-    tb.register("train_pair", dnp.mut_train_pair)
+    tb.register("evaluate_pairs", dnp.batched.evaluate_pairs)
+    tb.register("train_pairs", dnp.batched.train_pairs)
     for name in skip:
         tb.unregister(name)
     return tb

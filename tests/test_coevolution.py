@@ -8,7 +8,8 @@ import torch
 from deap import base, creator, tools
 
 import deap_nnprune as dnp
-from deap_nnprune.algorithms import CheckpointError, ea_spatial_coevolution, make_topology, solution_scores, tournament
+from deap_nnprune.algorithms import (CheckpointError, ea_spatial_coevolution, evaluate_each, make_topology,
+                                     solution_scores, tournament, train_each)
 
 N_DIM = 16
 
@@ -28,7 +29,8 @@ def population(n, seed=0, lr=1e-2):
 def toolbox(prune=True):
     tb = base.Toolbox()
     tb.register("evaluate_pair", dnp.evaluate_pair)
-    tb.register("train_pair", dnp.mut_train_pair, epochs=1, batch_size=5)
+    tb.register("evaluate_pairs", dnp.batched.evaluate_pairs)
+    tb.register("train_pairs", dnp.batched.train_pairs, epochs=1, batch_size=5)
     if prune:
         tb.register("prune", dnp.mut_prune_random, amount=0.1)
         tb.register("prune_probability", dnp.schedules.fixed, p=0.5)
@@ -109,7 +111,8 @@ def _score_by_lineage(encoder, decoder, data):
 def test_sequential_update_sees_newer_neighbours_and_synchronous_does_not(data, update, deepest):
     tb = base.Toolbox()
     tb.register("evaluate_pair", _score_by_lineage)
-    tb.register("train_pair", _tagging_train_pair)
+    tb.register("evaluate_pairs", evaluate_each, evaluate_pair=_score_by_lineage)
+    tb.register("train_pairs", train_each, train_pair=_tagging_train_pair)
     encoders, decoders = population(3)
     encoders, _, _ = ea_spatial_coevolution(encoders, decoders, tb, 1, data, tournament_size=3, update=update,
                                             seed=0, verbose=False)
@@ -120,7 +123,8 @@ def test_sequential_update_sees_newer_neighbours_and_synchronous_does_not(data, 
 def test_trials_in_one_population_equal_trials_run_alone(data):
     encoders, decoders = population(6)
     together, _, log = ea_spatial_coevolution(copy.deepcopy(encoders), copy.deepcopy(decoders), toolbox(), 2, data,
-                                              trials=2, seed=[11, 12], verbose=False)
+                                              topology=make_topology("ring", 6, trials=2), seed=[11, 12],
+                                              verbose=False)
     for trial, seed in enumerate((11, 12)):
         cells = slice(3 * trial, 3 * trial + 3)
         alone, _, log_alone = ea_spatial_coevolution(copy.deepcopy(encoders[cells]), copy.deepcopy(decoders[cells]),
@@ -150,14 +154,14 @@ def test_checkpoint_and_resume_equal_an_uninterrupted_run(data, tmp_path):
 
 
 class _InterruptAfter(base.Toolbox):
-    """A toolbox whose train_pair raises KeyboardInterrupt after a number of calls."""
+    """A toolbox whose train_pairs raises KeyboardInterrupt after a number of calls."""
 
     def __init__(self, inner, calls):
         super().__init__()
         self.__dict__.update(inner.__dict__)
         self._left = calls
-        self._inner_train = inner.train_pair
-        self.train_pair = self._train
+        self._inner_train = inner.train_pairs
+        self.train_pairs = self._train
 
     def _train(self, *args, **kwargs):
         if self._left == 0:
@@ -218,8 +222,8 @@ def test_mismatched_populations_are_refused(data):
 
 def test_missing_toolbox_alias_is_named(data):
     tb = toolbox()
-    tb.unregister("train_pair")
-    with pytest.raises(ValueError, match="train_pair"):
+    tb.unregister("train_pairs")
+    with pytest.raises(ValueError, match="'train_pairs'"):
         run(data, tb=tb)
 
 
@@ -253,3 +257,38 @@ def test_an_on_generation_hook_may_not_overwrite_the_algorithms_fields():
         call_hook(lambda gen, state: {"gen": 1}, 3, {})
     with pytest.raises(TypeError, match="must return a dict"):
         call_hook(lambda gen, state: 5, 3, {})
+
+
+def test_a_prune_that_needs_data_must_be_declared(data):
+    tb = toolbox(prune=False)
+    tb.register("prune", dnp.mut_prune_conjunctive, threshold=0.1)
+    with pytest.raises(ValueError, match="prune_data=True"):
+        run(data, tb=tb)
+    _, _, logbook = run(data, tb=tb, prune_data=True)
+    assert len(logbook) == 3
+
+
+def test_the_loop_written_with_the_public_steps_is_the_algorithm(data):
+    """One generation copied from the docs' step-by-step loop gives the algorithm's bytes."""
+    from deap_nnprune.algorithms import (assess_pair, cell_rng, choose_pair, score_batch, score_neighbourhood,
+                                         update_groups, vary_pair)
+    tb = toolbox()
+    encoders, decoders = population(3)
+    reference, _, _ = ea_spatial_coevolution(copy.deepcopy(encoders), copy.deepcopy(decoders), tb, 1, data, seed=5,
+                                             verbose=False)
+    topology, seeds = make_topology("ring", 3), [5]
+    for group in update_groups(topology, seeds, 1, "sequential"):
+        chosen = []
+        for cell in group:
+            rng = cell_rng(topology, seeds, 1, cell)
+            hood = topology.neighbourhoods[cell]
+            E, D = [encoders[j] for j in hood], [decoders[j] for j in hood]
+            scores = score_neighbourhood(tb, E, D, score_batch(data.train, 5, rng), "best")
+            chosen.append((*choose_pair(tb, E, D, *scores, 2, rng), rng))
+        E, D, rngs = (list(column) for column in zip(*chosen))
+        for cell, (e, d), rng in zip(group, tb.train_pairs(E, D, [data.train] * len(group), rngs), rngs):
+            vary_pair(tb, e, d, rng, 1, 1)
+            encoders[cell], decoders[cell] = e, d
+            assess_pair(tb, e, d, data.validation)
+    assert all(torch.equal(a, b) for a, b in zip(weights(encoders), weights(reference)))
+    assert [e.fitness.values for e in encoders] == [e.fitness.values for e in reference]

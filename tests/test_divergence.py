@@ -9,7 +9,7 @@ import torch
 from deap import base, creator
 
 import deap_nnprune as dnp
-from deap_nnprune.algorithms import ea_one_plus_lambda, ea_spatial_coevolution
+from deap_nnprune.algorithms import ea_one_plus_lambda, ea_spatial_coevolution, evaluate_each
 
 N_DIM = 16
 
@@ -33,7 +33,8 @@ def test_coevolution_survives_a_diverged_cell():
         encoders[1].layers[0].weight.fill_(float("nan"))  # forced divergence
     tb = base.Toolbox()
     tb.register("evaluate_pair", dnp.evaluate_pair)
-    tb.register("train_pair", dnp.mut_train_pair)
+    tb.register("evaluate_pairs", evaluate_each, evaluate_pair=dnp.evaluate_pair)  # one warning site
+    tb.register("train_pairs", dnp.batched.train_pairs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         encoders, decoders, logbook = ea_spatial_coevolution(encoders, decoders, tb, 3, data, tournament_size=3,

@@ -180,7 +180,8 @@ def coevolution_toolbox():
     tb.register("map", map)
     tb.register("clone", copy.deepcopy)
     tb.register("evaluate_pair", dnp.evaluate_pair)
-    tb.register("train_pair", dnp.mut_train_pair, epochs=1, batch_size=5)
+    tb.register("evaluate_pairs", dnp.batched.evaluate_pairs)
+    tb.register("train_pairs", dnp.batched.train_pairs, epochs=1, batch_size=5)
     tb.register("mutate_lr", dnp.mut_learning_rate, sigma=1e-3)
     return tb
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from .. import registry, schedules
 from .._validation import check_bool, check_choice, check_float, check_int
-from ..algorithms.coevolution import LR_OWNERS, PAIR_SELECTIONS, check_tournament_size
+from ..algorithms.generation import LR_OWNERS, PAIR_SELECTIONS, check_tournament_size
 from ..conv import CONV_ARCHITECTURES
 from ..network import ACTIVATIONS
 from ..network import PRESETS as ARCHITECTURES

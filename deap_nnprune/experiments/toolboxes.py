@@ -17,6 +17,7 @@ import torch
 from deap import base
 
 from .. import datasets, registry, schedules
+from ..algorithms.generation import evaluate_each, train_each
 from ..algorithms.topology import Topology
 from ..batched import evaluate_pairs, train_pairs
 from ..conv import conv_halves
@@ -123,10 +124,13 @@ def coevolution_toolbox(config: ExperimentConfig, n_train: int, engine: str) -> 
     toolbox.register("clone", copy.deepcopy)
     toolbox.register("evaluate_pair", evaluate_pair)
     training = _training_parameters(config, n_train)
-    toolbox.register("train_pair", mut_train_pair, engine=engine, **training)
     if engine == "stacked":
         toolbox.register("evaluate_pairs", evaluate_pairs)
         toolbox.register("train_pairs", train_pairs, lr=None, steps=None, **training)
+    else:  # one pair at a time through the autograd engine
+        toolbox.register("train_pair", mut_train_pair, engine=engine, **training)
+        toolbox.register("evaluate_pairs", evaluate_each, evaluate_pair=evaluate_pair)
+        toolbox.register("train_pairs", train_each, train_pair=toolbox.train_pair, map=toolbox.map)
     _register_pruning(toolbox, config, data=None, n_train=n_train)
     if config.training.lr_mutation_sigma > 0:
         toolbox.register("mutate_lr", mut_learning_rate, sigma=config.training.lr_mutation_sigma)

@@ -161,7 +161,6 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
         lr_owner=config.training.lr_owner,
         verbose=False,
         seed=list(task.seeds),
-        trials=n_trials,
         score_batch_size=a.score_batch_size,
         checkpoint=str(ckpt),
         checkpoint_every=config.run.checkpoint_every,
