@@ -153,3 +153,22 @@ def test_report_without_its_extra_names_the_extra_to_install(two_runs, tmp_path,
     assert result.stderr.count("\n") == 1 and f"needs {missing}" in result.stderr
     assert 'pip install "deap_nnprune[report]"' in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_vargha_delaney_a_is_the_probability_that_a_exceeds_b():
+    a, b = [0.1, 0.2, 0.3, 0.3], [0.3, 0.4, 0.05]
+    row = mann_whitney({"a": a, "b": b}).iloc[0]
+    wins = sum((x > y) + 0.5 * (x == y) for x in a for y in b)
+    assert row.A == pytest.approx(wins / (len(a) * len(b)))
+    assert mann_whitney({"a": [1.0, 2.0], "b": [3.0, 4.0]}).iloc[0].A == 0.0
+
+
+def test_summary_counts_compute_in_network_steps_and_wall_time_per_trial(two_runs):
+    from deap_nnprune.experiments.report import summary_table
+    import pandas as pd
+    table = summary_table(find_runs([two_runs])).set_index("configuration")
+    # 3 cells x 2 epochs x ceil(20 rows / 5 a batch) Adam steps
+    assert set(table["network-steps per trial"]) == {"24"}
+    for preset in ("paper-coevolution-none", "paper-coevolution-random-exponential"):
+        timings = pd.read_csv(two_runs / preset / "timings.csv")
+        assert float(table.loc[preset, "wall s per trial"]) == pytest.approx(timings.seconds.mean(), abs=0.51)

@@ -50,6 +50,7 @@ class Run:
     final: pd.DataFrame
     epochs: pd.DataFrame
     folders: list[Path] | None = None  # the run folders pooled into this one, when several
+    seconds: float | None = None  # wall-clock seconds of all its trials (timings.csv), when recorded
 
 
 def _is_run(folder: Path) -> bool:
@@ -73,7 +74,20 @@ def _load(folder: Path) -> Run:
         config,
         final,
         epochs,
+        seconds=_wall_seconds(folder),
     )
+
+
+def _wall_seconds(folder: Path) -> float | None:
+    """Seconds the run's trials took (a batched task's seconds, written on each of its trials' rows, once)."""
+    try:
+        timings = read_csv(folder / "timings.csv")
+    except (OSError, ValueError):
+        return None
+    if not {"seconds", "batched_trials"} <= set(timings.columns):
+        return None
+    batched = timings.batched_trials.astype(str) == "True"
+    return float(timings.seconds[~batched].sum() + timings.seconds[batched].drop_duplicates().sum())
 
 
 def _same_but_seed(config: dict) -> str:
@@ -133,6 +147,7 @@ def pool(runs: Sequence[Run]) -> list[Run]:
                 final,
                 pd.concat(epochs, ignore_index=True),
                 [m.folder for m in members],
+                None if any(m.seconds is None for m in members) else sum(m.seconds for m in members),  # type: ignore[misc]
             )
         )
     return pooled
@@ -177,7 +192,11 @@ def mann_whitney(groups: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     """Two-sided Mann–Whitney U test of every pair of *groups* (``scipy.stats.mannwhitneyu``).
 
     One row per pair ``(a, b)`` in the order given: sample sizes, medians,
-    ``U`` (the statistic of sample *a*) and ``p_value``.
+    ``U`` (the statistic of sample *a*), ``p_value`` and the Vargha–Delaney
+    effect size ``A = U / (n_a n_b)``, the probability that a value of *a*
+    exceeds one of *b* (ties count half): 0.5 is no effect; for a loss,
+    ``A < 0.5`` means *a* tends to be lower. By the usual thresholds
+    ``|A - 0.5|`` of 0.06, 0.14 and 0.21 are small, medium and large.
     """
     mannwhitneyu = require("scipy.stats", "report", "the Mann–Whitney U test").mannwhitneyu
 
@@ -199,9 +218,10 @@ def mann_whitney(groups: Mapping[str, Sequence[float]]) -> pd.DataFrame:
                 median_b=float(np.median(y)) if len(y) else np.nan,
                 U=u,
                 p_value=p,
+                A=u / (len(x) * len(y)) if len(x) and len(y) else float("nan"),
             )
         )
-    return pd.DataFrame(rows, columns=["a", "b", "n_a", "n_b", "median_a", "median_b", "U", "p_value"])
+    return pd.DataFrame(rows, columns=["a", "b", "n_a", "n_b", "median_a", "median_b", "U", "p_value", "A"])
 
 
 def _median_iqr(values: pd.Series) -> str:
@@ -224,6 +244,24 @@ def _pooled(final: pd.DataFrame, column: str) -> str:
     return f"{final[column].mean():.4f} ({final[column].median():.4f})"
 
 
+def network_steps(config: dict) -> int | None:
+    """Compute of one trial of a run's *config* in network-steps (see
+    :func:`~deap_nnprune.experiments.toolboxes.network_steps`); None when its data cannot be loaded here.
+
+    >>> from deap_nnprune.experiments.presets import get_preset
+    >>> network_steps(to_dict(get_preset("quick")))  # 3 cells x 10 epochs x 40 batches (200 rows, 5 a batch)
+    1200
+    """
+    from .toolboxes import load_data
+    from .toolboxes import network_steps as steps
+
+    try:
+        settings = from_dict(config)
+        return steps(settings, load_data(settings.data, settings.run.plugins).train.shape[0])
+    except (OSError, ValueError, KeyError, TypeError, ImportError):
+        return None
+
+
 def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run: the paper's published figures beside ours of the same metric, then our own metrics.
 
@@ -232,7 +270,9 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     cells per trial it is the mean over all cells and trials, the figure the
     paper reports; ``paper capacity`` likewise of ``paper_capacity``, the
     authors' counter. Then our main metric, the test L1 of the pair chosen
-    by validation L1, and its true alive fraction (median [IQR]).
+    by validation L1, and its true alive fraction (median [IQR]); last, the
+    compute of one trial in network-steps and the wall-clock seconds per
+    trial (from ``timings.csv``; trials batched together share theirs).
     """
     rows = []
     for run in runs:
@@ -250,10 +290,18 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
                 "paper capacity mean (median of trials)": _pooled(run.final, "paper_capacity"),
                 "test L1 median [IQR]": _median_iqr(run.final.test_l1),
                 "capacity median [IQR]": _median_iqr(run.final.capacity),
+                "network-steps per trial": _steps(network_steps(run.config)),
+                "wall s per trial": "—" if run.seconds is None else f"{run.seconds / len(run.final):.0f}",
                 "note": paper.note if paper else "",
             }
         )
     return pd.DataFrame(rows)
+
+
+def _steps(value: int | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value / 1e6:.2f} M" if value >= 1e6 else f"{value / 1e3:.0f} k" if value >= 1e4 else str(value)
 
 
 def _markdown(frame: pd.DataFrame) -> str:

@@ -97,6 +97,16 @@ def prune_needs_data(config: ExperimentConfig) -> bool:
     return registry.operators(config.run.plugins)[config.pruning.operator].needs_data
 
 
+def network_steps(config: ExperimentConfig, n_train: int) -> int:
+    """Compute of one trial in network-steps: Adam steps of one autoencoder on one mini-batch, summed over the
+    networks a generation trains (a coevolution's cells, a canonical loop's offspring).
+
+    Forward-only work (scoring neighbourhoods, validation) is not counted.
+    """
+    a = config.algorithm
+    return run_steps(config, n_train) * (a.cells if a.name == "coevolution" else a.offspring)
+
+
 def run_steps(config: ExperimentConfig, n_train: int) -> int:
     """Adam steps one network takes in a whole run: epochs × mini-batches per epoch."""
     return config.algorithm.epochs * math.ceil(n_train / config.training.batch_size)
