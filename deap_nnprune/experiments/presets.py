@@ -157,6 +157,15 @@ _BASELINES = [
         f"{_BASELINE_EPOCHS} epochs",
         PruningConfig(operator="gradual_magnitude", schedule="fixed", p=1.0, final_capacity=0.35, min_alive=1),
     ),
+    replace(
+        _baseline(
+            "baseline-best-of-10",
+            f"baseline: the best of {_COEVOLUTION.cells} independent dense autoencoders (chosen by validation L1), "
+            f"each {_COEVOLUTION.epochs} epochs, persistent Adam lr 1e-3: cells that see only themselves (radius 0)",
+            PruningConfig(operator="none"),
+        ),
+        algorithm=replace(_COEVOLUTION, radius=0, tournament_size=1, update="synchronous"),
+    ),
     _baseline(
         "baseline-perturbation",
         f"baseline: dense training with the perturbation alone (regrowth-mode random pruning, 10%, exponential "
