@@ -48,7 +48,7 @@ def maskable_entries(layer: MaskedLayer) -> Iterator[tuple[str, Tensor]]:
 
 
 @torch.no_grad()
-def apply_keep(layer: MaskedLayer, name: str, keep: Tensor) -> None:
+def apply_keep(layer: MaskedLayer, name: str, keep: Tensor, *, once: bool = False) -> None:
     """Kill the entries of ``layer.<name>`` where *keep* is false.
 
     With persistent masks the mask only ever loses ones (``mask &= keep``)
@@ -62,6 +62,11 @@ def apply_keep(layer: MaskedLayer, name: str, keep: Tensor) -> None:
     :func:`~deap_nnprune.prune_by`, which adds the floor, the guard and the
     counter; call it directly only to prune by hand.
 
+    ``once=True`` gives any layer the regrowth mode's semantics for this
+    call: the entries are zeroed once and the mask stays as it is (what
+    :func:`~deap_nnprune.mut_perturb_random` does to persistent-mask
+    networks: a perturbation, not a prune).
+
     >>> from deap_nnprune import MaskedLinear
     >>> layer = MaskedLinear(2, 1, bias=False)
     >>> apply_keep(layer, "weight", torch.tensor([[True, False]]))
@@ -69,7 +74,7 @@ def apply_keep(layer: MaskedLayer, name: str, keep: Tensor) -> None:
     [[1.0, 0.0]]
     """
     keep = keep.to(device=layer.weight.device)
-    if not layer.persistent_masks:
+    if once or not layer.persistent_masks:
         param = getattr(layer, name)
         param.mul_(keep.to(dtype=param.dtype))
         return

@@ -82,6 +82,8 @@ __all__ = [
     "mut_prune_gradual",
     "gradual_sparsity",
     "MAGNITUDE_SCOPES",
+    "FLOOR_ACTIONS",
+    "mut_perturb_random",
     "mut_prune_variance",
     "mut_prune_conjunctive",
 ]
@@ -277,6 +279,11 @@ def prune_by(
     return (individual,)
 
 
+#: What :func:`mut_prune_random` does at the capacity floor: nothing (``stop``), or zero a fresh *amount*
+#: of the alive entries once, masks unchanged (``perturb``, :func:`mut_perturb_random`).
+FLOOR_ACTIONS = ("stop", "perturb")
+
+
 def mut_prune_random(
     individual: nn.Module,
     amount: int | float = 0.1,
@@ -284,6 +291,7 @@ def mut_prune_random(
     rng: np.random.Generator | None = None,
     *,
     min_capacity: float = 0.0,
+    floor_action: str = "stop",
 ) -> tuple[nn.Module]:
     """Prune *amount* of the alive weights, and of the alive biases, of every layer at random.
 
@@ -308,6 +316,10 @@ def mut_prune_random(
         ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
     min_capacity:
         Floor in [0, 1]: do nothing when the individual's capacity is at or below it.
+    floor_action:
+        At the floor, ``"stop"`` (nothing happens) or ``"perturb"``: zero a
+        random *amount* of the alive entries once (:func:`mut_perturb_random`),
+        so pruning events keep perturbing a network whose sparsity is fixed.
 
     Returns
     -------
@@ -325,6 +337,9 @@ def mut_prune_random(
     0.5
     """
     _check_amount(amount)
+    check_choice("floor_action", floor_action, FLOOR_ACTIONS)
+    if floor_action == "perturb" and at_floor(individual, min_capacity):
+        return mut_perturb_random(individual, amount, rng)
     return prune_by(
         individual,
         functools.partial(decide_random, amount=amount),
@@ -332,6 +347,35 @@ def mut_prune_random(
         min_capacity=min_capacity,
         rng=rng,
     )
+
+
+def mut_perturb_random(
+    individual: nn.Module, amount: int | float = 0.1, rng: np.random.Generator | None = None
+) -> tuple[nn.Module]:
+    """Zero a random *amount* of the alive weights, and of the alive biases, of every layer, once.
+
+    The entries are those :func:`mut_prune_random` would kill (the same
+    draw), but masks and Adam moments are left as they are
+    (:func:`~deap_nnprune.apply_keep` with ``once=True``): the zeroed
+    entries are alive and training may regrow them. On a persistent-mask
+    network this is the regrowth mode's perturbation (the paper authors'
+    ``prune`` then ``prune.remove``) on a sparsity pattern that does not
+    change; capacity, the guard and the paper's counter are untouched.
+
+    >>> import numpy as np
+    >>> from deap_nnprune import MaskedMLP, capacity
+    >>> net = MaskedMLP((10, 10))
+    >>> _ = mut_perturb_random(net, amount=0.5, rng=np.random.default_rng(0))
+    >>> capacity(net), int((net.layers[0].weight == 0).sum())   # masks unchanged, 50 weights zeroed
+    (1.0, 50)
+    """
+    _check_amount(amount)
+    rng = as_generator(rng)
+    decisions = [(layer, decide_random(layer, rng, amount)) for layer in masked_layers(individual)]
+    for layer, decision in decisions:
+        for name, keep in decision.items():
+            apply_keep(layer, name, torch.from_numpy(keep), once=True)
+    return (individual,)
 
 
 def decide_random(layer: MaskedLayer, rng: np.random.Generator, amount: int | float = 0.1) -> Decision:

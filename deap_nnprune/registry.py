@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: Settings of the ``pruning`` section an operator may take (besides ``min_alive`` and ``min_capacity``).
-PRUNING_PARAMETERS = ("amount", "threshold", "n_cases", "scope", "final_capacity")
+PRUNING_PARAMETERS = ("amount", "threshold", "n_cases", "scope", "final_capacity", "floor_action")
 
 
 class PluginError(ValueError):
@@ -161,7 +161,7 @@ BUILTIN_TOPOLOGIES = (TopologySpec("ring", _grid("ring")), TopologySpec("torus",
 
 
 BUILTIN_OPERATORS = (
-    OperatorSpec("random", mut_prune_random, 0.5, parameters=("amount",)),
+    OperatorSpec("random", mut_prune_random, 0.5, parameters=("amount", "floor_action")),
     OperatorSpec("magnitude", mut_prune_magnitude, 0.5, parameters=("amount", "scope")),
     OperatorSpec(
         "gradual_magnitude",

@@ -30,7 +30,7 @@ from ..algorithms.generation import LR_OWNERS, PAIR_SELECTIONS, check_tournament
 from ..conv import CONV_ARCHITECTURES
 from ..network import ACTIVATIONS
 from ..network import PRESETS as ARCHITECTURES
-from ..pruning import MAGNITUDE_SCOPES
+from ..pruning import FLOOR_ACTIONS, MAGNITUDE_SCOPES
 from ..registry import PluginError
 from ..training import ENGINES, OPTIMIZER_STATES
 from .executors import EXECUTORS
@@ -245,7 +245,9 @@ class PruningConfig:
     ``amount`` is the fraction random and magnitude pruning remove;
     ``threshold`` and ``n_cases`` belong to conjunctive pruning; every
     operator keeps at least ``min_alive`` neurons per layer and leaves alone
-    an autoencoder whose capacity is at or below ``min_capacity``.
+    an autoencoder whose capacity is at or below ``min_capacity`` (random
+    pruning with ``floor_action="perturb"`` then perturbs it instead:
+    :func:`~deap_nnprune.mut_perturb_random`).
     """
 
     operator: str = "none"
@@ -258,6 +260,7 @@ class PruningConfig:
     min_capacity: float = 0.0
     scope: str = "layer"
     final_capacity: float = 0.5
+    floor_action: str = "stop"
 
     def __post_init__(self) -> None:
         if not isinstance(self.operator, str) or not self.operator:
@@ -272,6 +275,7 @@ class PruningConfig:
         check_float("pruning.min_capacity", self.min_capacity, low=0.0, high=1.0)
         check_choice("pruning.scope", self.scope, MAGNITUDE_SCOPES)
         check_float("pruning.final_capacity", self.final_capacity, low=0.0, high=1.0)
+        check_choice("pruning.floor_action", self.floor_action, FLOOR_ACTIONS)
 
 
 @dataclass(frozen=True)
