@@ -27,7 +27,7 @@ and a ``pruning.min_capacity`` floor stops the pruning.
 :data:`PAPER_RESULTS` holds the paper's published figures, keyed by preset.
 
 >>> sorted(PRESETS)[:2]
-['baseline-dense', 'baseline-gmp-35']
+['baseline-best-of-10', 'baseline-dense']
 >>> get_preset("paper-coevolution-none").training.optimizer_state
 'fresh_per_batch'
 """
