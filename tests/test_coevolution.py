@@ -292,3 +292,28 @@ def test_the_loop_written_with_the_public_steps_is_the_algorithm(data):
             assess_pair(tb, e, d, data.validation)
     assert all(torch.equal(a, b) for a, b in zip(weights(encoders), weights(reference)))
     assert [e.fitness.values for e in encoders] == [e.fitness.values for e in reference]
+
+
+def _pickling_map(function, tasks):
+    """What a process map does to the tasks and results: they cross a pickle, both ways."""
+    import pickle
+    return [pickle.loads(pickle.dumps(function(pickle.loads(pickle.dumps(task))))) for task in tasks]
+
+
+def test_train_each_over_a_process_map_gives_the_serial_bytes(data):
+    """The pairs' generators come back from the workers: variation draws what it draws serially."""
+    runs = {}
+    for name, mapper in (("serial", map), ("pickled", _pickling_map)):
+        tb = toolbox()
+        tb.register("train_pairs", train_each, train_pair=dnp.mut_train_pair, map=mapper)
+        tb.register("evaluate_pairs", evaluate_each, evaluate_pair=dnp.evaluate_pair)
+        runs[name] = run(data, ngen=3, seed=2, tb=tb)
+    (e1, d1, log1), (e2, d2, log2) = runs["serial"], runs["pickled"]
+    assert log1.select("best_validation") == log2.select("best_validation")
+    assert log1.select("capacity") == log2.select("capacity")
+    assert all(torch.equal(a, b) for a, b in zip(weights(e1 + d1), weights(e2 + d2)))
+
+
+def test_prune_data_declared_for_an_operator_without_data_is_refused(data):
+    with pytest.raises(ValueError, match="takes no data"):
+        run(data, prune_data=True)

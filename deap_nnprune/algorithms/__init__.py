@@ -5,6 +5,8 @@ from .canonical import ea_one_plus_lambda
 from .checkpoint import CheckpointError
 from .coevolution import ea_spatial_coevolution
 from .generation import (
+    LR_OWNERS,
+    PAIR_SELECTIONS,
     SOLUTION_CONCEPTS,
     UPDATES,
     assess_pair,
@@ -29,6 +31,8 @@ __all__ = [
     "CheckpointError",
     "SOLUTION_CONCEPTS",
     "UPDATES",
+    "PAIR_SELECTIONS",
+    "LR_OWNERS",
     "TOPOLOGIES",
     "Topology",
     "make_topology",

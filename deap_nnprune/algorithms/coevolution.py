@@ -28,6 +28,7 @@ from .generation import (
     vary_pair,
 )
 from .loop import (
+    accepts_parameter,
     call_hook,
     check_checkpoint_path,
     generation_range,
@@ -48,7 +49,9 @@ def _seeds(seed: int | Sequence[int] | None, trials: int) -> list[int]:
         return [new_seed() for _ in range(trials)]
     if isinstance(seed, (list, tuple)):
         if len(seed) != trials:
-            raise ValueError(f"seed lists {len(seed)} seeds but trials={trials}; give one seed per trial")
+            raise ValueError(
+                f"seed lists {len(seed)} seeds but the topology has {trials} grid(s); give one seed per grid (trial)"
+            )
         return [check_int(f"seed[{i}]", s, minimum=0) for i, s in enumerate(seed)]
     base = check_int("seed", seed, minimum=0)
     if trials == 1:
@@ -120,7 +123,9 @@ def ea_spatial_coevolution(
     ``evaluate_pair``), ``train_pairs`` (train a group of pairs one epoch:
     the batched :func:`~deap_nnprune.batched.train_pairs`, or
     :func:`~deap_nnprune.algorithms.generation.train_each` over a
-    ``train_pair`` and a ``map`` such as SCOOP's); and, when registered,
+    ``train_pair`` and a ``map`` such as SCOOP's; it returns the trained
+    pairs in order and leaves each pair's generator where training left
+    it); and, when registered,
     ``prune``, ``prune_probability`` (always prune when absent) and
     ``mutate_lr``. A ``prune`` operator that needs data is declared with
     ``prune_data=True``: it then gets the cell's training rows as ``data=``.
@@ -159,7 +164,7 @@ def ea_spatial_coevolution(
     """
     ngen = check_int("ngen", ngen, minimum=0)
     encoders, decoders = list(encoders), list(decoders)
-    grid, datas = _check_arguments(
+    grid, tournament_size, datas = _check_arguments(
         encoders, decoders, toolbox, data, topology, radius, tournament_size, tournament_replacement
     )
     check_choice("solution_concept", solution_concept, SOLUTION_CONCEPTS)
@@ -168,10 +173,15 @@ def ea_spatial_coevolution(
     tournament_replacement = check_bool("tournament_replacement", tournament_replacement)
     check_choice("lr_owner", lr_owner, LR_OWNERS)
     prune_data = check_bool("prune_data", prune_data)
-    if not prune_data and hasattr(toolbox, "prune") and unbound_parameter(toolbox.prune, "data"):
-        raise ValueError(
-            "toolbox.prune expects data: pass prune_data=True (each cell's training rows) or bind data at registration"
-        )
+    if hasattr(toolbox, "prune"):  # a guard on the declaration, which alone decides what prune gets
+        expects_data = unbound_parameter(toolbox.prune, "data")
+        if expects_data and not prune_data:
+            raise ValueError(
+                "toolbox.prune expects data: pass prune_data=True (each cell's training rows) or bind data at "
+                "registration"
+            )
+        if prune_data and not expects_data and not accepts_parameter(toolbox.prune, "data"):
+            raise ValueError("prune_data=True, but toolbox.prune takes no data argument; pass prune_data=False")
     check_int("score_batch_size", score_batch_size, minimum=1)
     check_int("checkpoint_every", checkpoint_every, minimum=1)
     if device is not None:
@@ -255,7 +265,7 @@ def ea_spatial_coevolution(
 
 def _check_arguments(
     encoders, decoders, toolbox, data, topology, radius, tournament_size, replacement
-) -> tuple[Topology, list[DataSplits]]:
+) -> tuple[Topology, int, list[DataSplits]]:
     """Refuse a bad population, topology, tournament size, data or toolbox; return the topology and data per cell."""
     if len(encoders) != len(decoders):
         raise ValueError(f"got {len(encoders)} encoders but {len(decoders)} decoders; each cell needs one of each")
@@ -267,7 +277,7 @@ def _check_arguments(
     elif topology.n_cells != len(encoders):
         raise ValueError(f"topology has {topology.n_cells} cells but there are {len(encoders)} encoders")
     replacement = check_bool("tournament_replacement", replacement)
-    check_tournament_size(tournament_size, min(len(h) for h in topology.neighbourhoods), replacement)
+    tournament_size = check_tournament_size(tournament_size, min(len(h) for h in topology.neighbourhoods), replacement)
     if isinstance(data, (list, tuple)):
         if len(data) != len(encoders):
             raise ValueError(f"data lists {len(data)} data sets for {len(encoders)} cells; give one or one per cell")
@@ -276,8 +286,14 @@ def _check_arguments(
         wrong = [] if isinstance(data, DataSplits) else [type(data).__name__]
     if wrong:
         raise TypeError(f"data must be a DataSplits (train/validation/test), or a list of one per cell; got {wrong[0]}")
-    require_aliases(toolbox, ("clone", "evaluate_pair", "evaluate_pairs", "train_pairs"))
+    require_aliases(toolbox, ("clone", "evaluate_pair"))
+    for name, how in (
+        ("evaluate_pairs", "batched.evaluate_pairs, or algorithms.evaluate_each(evaluate_pair=...)"),
+        ("train_pairs", "batched.train_pairs, or algorithms.train_each(train_pair=..., map=...)"),
+    ):
+        if not hasattr(toolbox, name):
+            raise ValueError(f"toolbox has no {name!r} alias; register {how}")
     for argument, population in (("encoders", encoders), ("decoders", decoders)):
         if not all(hasattr(ind, "fitness") for ind in population):
             raise TypeError(f"every member of {argument} needs a fitness (build them from a deap.creator class)")
-    return topology, list(data) if isinstance(data, (list, tuple)) else [data] * len(encoders)
+    return topology, tournament_size, list(data) if isinstance(data, (list, tuple)) else [data] * len(encoders)

@@ -10,16 +10,27 @@ as one copies a loop of ``deap.algorithms``::
             rng = cell_rng(topology, seeds, gen, cell)
             hood = topology.neighbourhoods[cell]
             E, D = [encoders[j] for j in hood], [decoders[j] for j in hood]
-            batch = score_batch(data[cell].train, score_batch_size, rng)
-            e, d = choose_pair(toolbox, E, D, *score_neighbourhood(toolbox, E, D, batch, concept),
-                               tournament_size, rng)
+            batch = score_batch(datas[cell].train, score_batch_size, rng)
+            scores = score_neighbourhood(toolbox, E, D, batch, concept)
+            e, d = choose_pair(toolbox, E, D, *scores, tournament_size, rng)
             chosen.append((e, d, rng))
-        toolbox.train_pairs([c[0] for c in chosen], [c[1] for c in chosen],
-                            [data[c].train for c in group], [c[2] for c in chosen])
-        for cell, (e, d, rng) in zip(group, chosen):
+        E, D, rngs = (list(column) for column in zip(*chosen))
+        trained = toolbox.train_pairs(E, D, [datas[cell].train for cell in group], rngs)
+        for cell, (e, d), rng in zip(group, trained, rngs):
             vary_pair(toolbox, e, d, rng, gen, ngen)
             encoders[cell], decoders[cell] = e, d
-            assess_pair(toolbox, e, d, data[cell].validation)
+            assess_pair(toolbox, e, d, datas[cell].validation)
+
+A single population is a topology of one grid (``make_topology("ring", n)``)
+with ``seeds=[seed]``; several independent populations stepped together are a
+topology of disjoint grids (``make_topology("ring", T * n, trials=T)``) with
+one seed each.
+
+``toolbox.train_pairs(encoders, decoders, datas, rngs)`` must return the
+trained pairs ``[(encoder, decoder), ...]`` in input order, and leave each
+generator ``rngs[k]`` where its pair's training left it (the same generator
+then draws the pair's variation): :func:`~deap_nnprune.batched.train_pairs`
+and :func:`train_each` both do.
 
 Every random draw of a cell comes from :func:`cell_rng`, a generator that
 depends only on (trial seed, generation, the cell's place in its trial), so a
@@ -206,7 +217,9 @@ def choose_pair(
 
     ``independent``: one tournament on the encoders' scores, one on the
     decoders'. ``same_index``: one tournament on the encoders' scores; the
-    winner's encoder *and* decoder are taken.
+    winner's encoder *and* decoder are taken. With *replace*, tournament
+    candidates are drawn with replacement. Returns ``(encoder, decoder)``,
+    clones of the winners (the neighbourhood is not changed).
 
     >>> from deap import base
     >>> toolbox = base.Toolbox()
@@ -234,9 +247,9 @@ def vary_pair(
     """Variation of a trained pair, in place: prune it, then mutate the learning rates.
 
     With a ``prune`` alias, the pair is pruned as one autoencoder with
-    probability ``toolbox.prune_probability(gen, ngen)`` (always without
-    that alias); *data* (a cell's training rows), when given, is passed to
-    ``prune`` as ``data=``. With a ``mutate_lr`` alias each half's rate is
+    probability ``toolbox.prune_probability(gen, ngen)``, or at every call
+    when no ``prune_probability`` is registered; *data* (a cell's training
+    rows), when given, is passed to ``prune`` as ``data=``. With a ``mutate_lr`` alias each half's rate is
     mutated, or, with *shared_rate*, the encoder's only and copied to the
     decoder (one rate per cell). Missing aliases mean "no such variation".
 
@@ -299,19 +312,20 @@ def evaluate_each(encoders: Sequence, decoders: Sequence, data: torch.Tensor, *,
 
 
 class _PairTrainer:
-    """Picklable task for a ``map``: train one pair, send back the pair."""
+    """Picklable task for a ``map``: train one pair, send back the pair and its generator."""
 
     def __init__(self, train_pair: Callable) -> None:
         self.train_pair = train_pair
 
     def __call__(self, task):
         encoder, decoder, data, rng = task
-        return self.train_pair(encoder, decoder, data, rng=rng)
+        encoder, decoder = self.train_pair(encoder, decoder, data, rng=rng)
+        return encoder, decoder, rng
 
 
 def train_each(
-    encoders: list,
-    decoders: list,
+    encoders: Sequence,
+    decoders: Sequence,
     datas: Sequence[torch.Tensor],
     rngs: Sequence[np.random.Generator],
     *,
@@ -321,20 +335,25 @@ def train_each(
     """``train_pairs`` from a one-pair ``train_pair``: pair ``k`` is ``train_pair(e, d, datas[k], rng=rngs[k])``.
 
     The pairs go through *map* (e.g. SCOOP's ``futures.map`` to spread them
-    over workers); what comes back replaces ``encoders[k]`` and
-    ``decoders[k]`` in the lists. Register it as::
+    over workers) and the trained pairs come back, in order (with a process
+    map they are new objects: use what is returned). Each generator
+    ``rngs[k]`` is left where the pair's training left it, also when a
+    worker did the training, so a run gives the same bytes under any map.
+    Register it as::
 
         toolbox.register("train_pairs", train_each, train_pair=toolbox.train_pair, map=futures.map)
 
     >>> double = lambda e, d, x, rng: (2 * e, 2 * d)
-    >>> E, D = [1, 2], [3, 4]
-    >>> train_each(E, D, [None] * 2, [None] * 2, train_pair=double), E
-    ([(2, 6), (4, 8)], [2, 4])
+    >>> train_each([1, 2], [3, 4], [None] * 2, [None] * 2, train_pair=double)
+    [(2, 6), (4, 8)]
     """
-    trained = list(map(_PairTrainer(train_pair), list(zip(encoders, decoders, datas, rngs))))
-    for k, (encoder, decoder) in enumerate(trained):
-        encoders[k], decoders[k] = encoder, decoder
-    return [(e, d) for e, d in trained]
+    tasks = list(zip(encoders, decoders, datas, rngs))
+    trained = []
+    for rng, (encoder, decoder, back) in zip(rngs, map(_PairTrainer(train_pair), tasks)):
+        if rng is not None and back is not rng:  # trained elsewhere: take the generator's state back
+            rng.bit_generator.state = back.bit_generator.state
+        trained.append((encoder, decoder))
+    return trained
 
 
 def log_generation(

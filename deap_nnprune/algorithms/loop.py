@@ -55,6 +55,15 @@ def unbound_parameter(function: Callable, name: str) -> bool:
     return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
+def accepts_parameter(function: Callable, name: str) -> bool:
+    """Whether *function* can be called with the keyword *name* (a parameter of that name, or ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return True  # cannot tell: let the call decide
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
 def check_checkpoint_path(checkpoint: str | None) -> None:
     """Refuse, before any work, a checkpoint path whose folder does not exist."""
     if checkpoint is None:
