@@ -273,18 +273,6 @@ _ALL = [
         min_capacity=0.35,
         training=TrainingConfig(lr=3e-4, optimizer_state="fresh_per_batch"),
     ),
-    _paper(
-        "ours-coevolution-random-perturb-50",
-        "coevolution",
-        "random",
-        "exponential",
-        "ours: the authors' coevolution (their selection, lr 1e-5 sign steps, one mutated rate per cell) on 10 cells, "
-        "random exponential p=0.5 with persistent masks down to 50% capacity, then each prune event perturbs "
-        "(zeroes 10% of the alive weights once; training may regrow them)",
-        cells=10,
-        network=NetworkConfig(persistent_masks=True),
-        pruning=PruningConfig(operator="random", amount=0.1, min_capacity=0.5, floor_action="perturb"),
-    ),
     _ours(
         "ours-coevolution-magnitude-exponential",
         "ours: coevolution, magnitude pruning (smallest |w|), exponential p=0.075, persistent masks and Adam, lr 1e-3",
