@@ -50,7 +50,10 @@ def test_report_puts_our_figure_of_the_papers_metric_beside_the_published_one(tw
     text = write_report([two_runs], tmp_path).read_text()
     row = next(line for line in text.splitlines() if line.startswith("| paper-coevolution-random-exponential |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[5:9] == ["0.104", pooled, "0.87", capacity]
+    from scipy.stats import t
+    x = run.final.paper_l1.to_numpy()
+    low, high = t.interval(0.95, len(x) - 1, loc=x.mean(), scale=x.std(ddof=1) / np.sqrt(len(x)))
+    assert cells[5:10] == ["0.104", pooled, f"[{low:.4f}, {high:.4f}]", "0.87", capacity]
     assert "| paper_l1 |" in text  # Mann–Whitney on the paper's metric too
 
 

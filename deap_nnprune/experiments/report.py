@@ -262,6 +262,16 @@ def network_steps(config: dict) -> int | None:
         return None
 
 
+def _mean_ci(final: pd.DataFrame, column: str) -> str:
+    """95 % confidence interval of the mean over trials (Student's t); — with fewer than two trials."""
+    if column not in final or final[column].isna().all() or final[column].notna().sum() < 2:
+        return "—"
+    t = require("scipy.stats", "report", "confidence intervals").t
+    values = final[column].dropna().to_numpy(dtype=float)
+    low, high = t.interval(0.95, len(values) - 1, loc=values.mean(), scale=values.std(ddof=1) / np.sqrt(len(values)))
+    return f"[{low:.4f}, {high:.4f}]"
+
+
 def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run: the paper's published figures beside ours of the same metric, then our own metrics.
 
@@ -269,7 +279,8 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     training L1 of a trial's centre pairs at the last epoch, so with equal
     cells per trial it is the mean over all cells and trials, the figure the
     paper reports; ``paper capacity`` likewise of ``paper_capacity``, the
-    authors' counter. Then our main metric, the test L1 of the pair chosen
+    authors' counter; the t interval of the mean paper L1 says whether
+    the published figure is within our trials' noise. Then our main metric, the test L1 of the pair chosen
     by validation L1, and its true alive fraction (median [IQR]); last, the
     compute of one trial in network-steps and the wall-clock seconds per
     trial (from ``timings.csv``; trials batched together share theirs).
@@ -286,6 +297,7 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
                 "epochs": int(run.epochs.epoch.max()) if len(run.epochs) else 0,
                 "published L1": _published(paper.test_l1 if paper else None, 3),
                 "paper L1 mean (median of trials)": _pooled(run.final, "paper_l1"),
+                "paper L1 mean 95% CI": _mean_ci(run.final, "paper_l1"),
                 "published capacity": _published(paper.capacity if paper else None, 2),
                 "paper capacity mean (median of trials)": _pooled(run.final, "paper_capacity"),
                 "test L1 median [IQR]": _median_iqr(run.final.test_l1),
