@@ -337,6 +337,46 @@ _ALL += [
     ),
 ]
 
+#: The digits rows' compute: 5 cells x 40 epochs = 200 epochs of one network. The baselines take as many Adam
+#: steps on the same rows with the same MLP; ``ours-digits-gmp-50`` puts the baseline's pruning rule inside the
+#: coevolution (every lineage follows the cubic schedule by its own step count).
+_DIGITS = _digits("", "", NetworkConfig(persistent_masks=True), "stacked")
+_DIGITS_EPOCHS = _DIGITS.algorithm.cells * _DIGITS.algorithm.epochs
+_GMP_50 = PruningConfig(operator="gradual_magnitude", schedule="fixed", p=1.0, final_capacity=0.5, min_alive=1)
+_ALL += [
+    replace(
+        _DIGITS,
+        name="baseline-digits-dense",
+        description=f"baseline: digits, one dense MLP autoencoder (64-30-10), persistent Adam lr 1e-3, "
+        f"{_DIGITS_EPOCHS} epochs (the compute of the ours-digits rows), no pruning",
+        pruning=PruningConfig(operator="none"),
+        algorithm=replace(_CANONICAL, epochs=_DIGITS_EPOCHS),
+    ),
+    replace(
+        _DIGITS,
+        name="baseline-digits-gmp-50",
+        description=f"baseline: digits, gradual magnitude pruning (Zhu & Gupta, global) to 50% of the weights, "
+        f"persistent Adam lr 1e-3, {_DIGITS_EPOCHS} epochs",
+        pruning=_GMP_50,
+        algorithm=replace(_CANONICAL, epochs=_DIGITS_EPOCHS),
+    ),
+    replace(
+        _DIGITS,
+        name="baseline-digits-best-of-5",
+        description="baseline: digits, the best of 5 independent dense MLP autoencoders (by validation L1), "
+        "40 epochs each: cells that see only themselves (radius 0)",
+        pruning=PruningConfig(operator="none"),
+        algorithm=replace(_DIGITS.algorithm, radius=0, tournament_size=1),
+    ),
+    replace(
+        _DIGITS,
+        name="ours-digits-gmp-50",
+        description="ours: digits, MLP autoencoder, coevolution 5 cells x 40 epochs with gradual magnitude "
+        "pruning to 50% of the weights as the pruning operator (each lineage on the cubic schedule)",
+        pruning=_GMP_50,
+    ),
+]
+
 #: The best configuration found so far (docs/RESULTS.md), under a name that stays.
 BEST = "ours-coevolution-random-exponential-sign"
 _ALL.append(
