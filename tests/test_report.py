@@ -175,3 +175,21 @@ def test_summary_counts_compute_in_network_steps_and_wall_time_per_trial(two_run
     for preset in ("paper-coevolution-none", "paper-coevolution-random-exponential"):
         timings = pd.read_csv(two_runs / preset / "timings.csv")
         assert float(table.loc[preset, "wall s per trial"]) == pytest.approx(timings.seconds.mean(), abs=0.51)
+
+
+def test_a_together_block_tests_runs_of_different_algorithms_against_each_other(two_runs, tmp_path):
+    import shutil
+
+    shutil.copytree(two_runs, tmp_path / "runs")
+    canonical = tmp_path / "runs" / "canonical"
+    assert main(["run", "--preset", "paper-canonical-none", "--set", "data.n_dim=16", "data.n_samples=20",
+                 "data.n_clusters=4", "--epochs", "2", "--trials", "3", "--quiet", "--out", str(canonical)]) == 0
+    page = tmp_path / "RESULTS.md"
+    blocks = ("<!-- report: runs/paper-coevolution-none runs/canonical -->\n<!-- end report -->\n"
+              "<!-- report together: runs/paper-coevolution-none runs/canonical -->\n<!-- end report -->\n")
+    page.write_text(blocks)
+    assert main(["report", "--update", str(page)]) == 0
+    apart, together = page.read_text().split("<!-- report together")
+    assert "#### canonical" in apart and "#### coevolution" in apart and "| paper-coevolution-none | paper-canonical-none" not in apart
+    assert "#### all" in together
+    assert "| test_l1 | paper-coevolution-none | paper-canonical-none |" in together

@@ -336,14 +336,20 @@ def _tests(runs: Sequence[Run], metric: str) -> pd.DataFrame:
     return table
 
 
-def tables(runs: Sequence[Run], heading: str = "####") -> str:
+def tables(runs: Sequence[Run], heading: str = "####", together: bool = False) -> str:
     """Per algorithm: the summary table and, with several runs, the Mann–Whitney U tests (markdown).
 
     *heading* is the markdown level of each algorithm's heading; the tests' heading is one level below.
+    With *together*, all runs share one table and every pair is tested, whatever its algorithm (to set
+    baselines of one algorithm beside rows of another at equal compute).
     """
     parts = []
-    for algorithm in sorted({run.algorithm for run in runs}):
-        mine = [run for run in runs if run.algorithm == algorithm]
+    groups = (
+        {"all": list(runs)}
+        if together
+        else {a: [r for r in runs if r.algorithm == a] for a in sorted({r.algorithm for r in runs})}
+    )
+    for algorithm, mine in groups.items():
         parts += [f"{heading} {algorithm}", "", _markdown(summary_table(mine)), ""]
         if len(mine) > 1:
             metrics = ["test_l1", "capacity"] + [m for m in ("paper_l1",) if all(m in run.final for run in mine)]

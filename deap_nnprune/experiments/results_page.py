@@ -6,6 +6,9 @@ A page such as ``docs/RESULTS.md`` holds prose and blocks like::
     (tables written by report)
     <!-- end report -->
 
+(``<!-- report together: … -->`` puts all the block's runs in one table, with every pair tested,
+whatever their algorithms.)
+
 The paths after ``report:`` are run folders (or folders of run folders),
 relative to the page's own folder. :func:`update_page` replaces the body of
 every block by the summary tables and Mann–Whitney tests of those runs, so
@@ -27,24 +30,28 @@ from .report import ReportError, find_runs, tables
 
 __all__ = ["fill", "render_block", "update_page"]
 
-_BLOCK = re.compile(r"(<!-- report: (?P<dirs>[^>]*?) -->\n)(?P<body>.*?)(<!-- end report -->)", re.DOTALL)
+_BLOCK = re.compile(
+    r"(<!-- report(?P<together> together)?: (?P<dirs>[^>]*?) -->\n)(?P<body>.*?)(<!-- end report -->)", re.DOTALL
+)
 
 
-def fill(text: str, render: Callable[[list[str]], str]) -> str:
-    """*text* with the body of every report block replaced by ``render(dirs)``."""
+def fill(text: str, render: Callable[..., str]) -> str:
+    """*text* with the body of every report block replaced by ``render(dirs)`` (``render(dirs, together=True)``
+    for a ``report together`` block)."""
 
     def replace(match: re.Match) -> str:
-        body = render(match.group("dirs").split())
-        return match.group(1) + body.rstrip("\n") + "\n" + match.group(4)
+        dirs = match.group("dirs").split()
+        body = render(dirs, together=True) if match.group("together") else render(dirs)
+        return match.group(1) + body.rstrip("\n") + "\n" + match.group(5)
 
     return _BLOCK.sub(replace, text)
 
 
-def render_block(dirs: Sequence[str], base: Path) -> str:
-    """The tables of the runs in *dirs* (relative to *base*), as markdown."""
+def render_block(dirs: Sequence[str], base: Path, together: bool = False) -> str:
+    """The tables of the runs in *dirs* (relative to *base*), as markdown (one table with *together*)."""
     if not dirs:
         raise ReportError("report block names no run folder")
-    return tables(find_runs([base / d for d in dirs]))
+    return tables(find_runs([base / d for d in dirs]), together=together)
 
 
 def update_page(page: Path, check: bool = False) -> bool:
@@ -56,7 +63,7 @@ def update_page(page: Path, check: bool = False) -> bool:
         raise ReportError(f"report --update {page}: cannot be read ({error.strerror or error})") from None
     if not _BLOCK.search(text):
         raise ReportError(f"report --update {page}: has no <!-- report: DIR ... --> block")
-    new = fill(text, lambda dirs: render_block(dirs, page.parent))
+    new = fill(text, lambda dirs, together=False: render_block(dirs, page.parent, together))
     if new != text and not check:
         atomic_write_text(page, new)
     return new != text
