@@ -164,13 +164,13 @@ def ea_spatial_coevolution(
     """
     ngen = check_int("ngen", ngen, minimum=0)
     encoders, decoders = list(encoders), list(decoders)
+    tournament_replacement = check_bool("tournament_replacement", tournament_replacement)
     grid, tournament_size, datas = _check_arguments(
         encoders, decoders, toolbox, data, topology, radius, tournament_size, tournament_replacement
     )
     check_choice("solution_concept", solution_concept, SOLUTION_CONCEPTS)
     check_choice("update", update, UPDATES)
     check_choice("pair_selection", pair_selection, PAIR_SELECTIONS)
-    tournament_replacement = check_bool("tournament_replacement", tournament_replacement)
     check_choice("lr_owner", lr_owner, LR_OWNERS)
     prune_data = check_bool("prune_data", prune_data)
     if hasattr(toolbox, "prune"):  # a guard on the declaration, which alone decides what prune gets
@@ -263,6 +263,13 @@ def ea_spatial_coevolution(
     return encoders, decoders, logbook
 
 
+#: What to register for the pair-batch aliases (the batched engine, or the one-pair adapters).
+_ALIAS_HINTS = {
+    "evaluate_pairs": "batched.evaluate_pairs, or algorithms.evaluate_each(evaluate_pair=...)",
+    "train_pairs": "batched.train_pairs, or algorithms.train_each(train_pair=..., map=...)",
+}
+
+
 def _check_arguments(
     encoders, decoders, toolbox, data, topology, radius, tournament_size, replacement
 ) -> tuple[Topology, int, list[DataSplits]]:
@@ -276,7 +283,6 @@ def _check_arguments(
         topology = make_topology(topology, len(encoders), radius)
     elif topology.n_cells != len(encoders):
         raise ValueError(f"topology has {topology.n_cells} cells but there are {len(encoders)} encoders")
-    replacement = check_bool("tournament_replacement", replacement)
     tournament_size = check_tournament_size(tournament_size, min(len(h) for h in topology.neighbourhoods), replacement)
     if isinstance(data, (list, tuple)):
         if len(data) != len(encoders):
@@ -286,13 +292,7 @@ def _check_arguments(
         wrong = [] if isinstance(data, DataSplits) else [type(data).__name__]
     if wrong:
         raise TypeError(f"data must be a DataSplits (train/validation/test), or a list of one per cell; got {wrong[0]}")
-    require_aliases(toolbox, ("clone", "evaluate_pair"))
-    for name, how in (
-        ("evaluate_pairs", "batched.evaluate_pairs, or algorithms.evaluate_each(evaluate_pair=...)"),
-        ("train_pairs", "batched.train_pairs, or algorithms.train_each(train_pair=..., map=...)"),
-    ):
-        if not hasattr(toolbox, name):
-            raise ValueError(f"toolbox has no {name!r} alias; register {how}")
+    require_aliases(toolbox, ("clone", "evaluate_pair", "evaluate_pairs", "train_pairs"), _ALIAS_HINTS)
     for argument, population in (("encoders", encoders), ("decoders", decoders)):
         if not all(hasattr(ind, "fitness") for ind in population):
             raise TypeError(f"every member of {argument} needs a fitness (build them from a deap.creator class)")

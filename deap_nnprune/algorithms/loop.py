@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,12 @@ def make_logbook(stats: tools.Statistics | None, extra: Sequence[str] = ()) -> t
     return logbook
 
 
-def require_aliases(toolbox, names: Iterable[str]) -> None:
-    """Refuse a toolbox that lacks an alias the algorithm calls, naming it."""
+def require_aliases(toolbox, names: Iterable[str], hints: Mapping[str, str] | None = None) -> None:
+    """Refuse a toolbox that lacks an alias the algorithm calls, naming it (and, from *hints*, what to register)."""
     for name in names:
         if not hasattr(toolbox, name):
-            raise ValueError(f"toolbox has no {name!r} alias; register one with toolbox.register({name!r}, ...)")
+            how = (hints or {}).get(name, f"one with toolbox.register({name!r}, ...)")
+            raise ValueError(f"toolbox has no {name!r} alias; register {how}")
 
 
 def new_seed() -> int:

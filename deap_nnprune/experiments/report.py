@@ -264,7 +264,7 @@ def network_steps(config: dict) -> int | None:
 
 def _mean_ci(final: pd.DataFrame, column: str) -> str:
     """95 % confidence interval of the mean over trials (Student's t); — with fewer than two trials."""
-    if column not in final or final[column].isna().all() or final[column].notna().sum() < 2:
+    if column not in final or final[column].notna().sum() < 2:
         return "—"
     t = require("scipy.stats", "report", "confidence intervals").t
     values = final[column].dropna().to_numpy(dtype=float)
