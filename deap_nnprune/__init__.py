@@ -9,13 +9,14 @@ from . import _reproducible  # noqa: F401 -- first, for its side effect: MKL's a
 
 # isort: split
 from . import algorithms, datasets, export, registry, schedules
-from ._masking import apply_keep, maskable_entries, masked_layers
+from ._masking import apply_keep, freeze_masks, maskable_entries, masked_layers
 from .capacity import capacity, count_alive, paper_capacity, record_pruned
 from .compaction import CompactAutoencoder, compact
 from .conv import MaskedConv1d, MaskedConv2d, MaskedConvNet, MaskedConvTranspose1d, MaskedConvTranspose2d
 from .crossover import cx_masked_uniform
 from .devices import resolve_device
 from .evaluation import NonFiniteOutputWarning, evaluate_l1, evaluate_l1_capacity, evaluate_pair
+from .finishing import mut_prune_finetune, weights_to_prune
 from .network import (
     DEFAULT_LEARNING_RATE,
     PRESETS,
@@ -53,6 +54,7 @@ __all__ = [
     "schedules",
     "registry",
     "apply_keep",
+    "freeze_masks",
     "maskable_entries",
     "masked_layers",
     "prune_by",
@@ -92,6 +94,8 @@ __all__ = [
     "mut_prune_variance",
     "mut_prune_conjunctive",
     "mut_prune_gradual",
+    "mut_prune_finetune",
+    "weights_to_prune",
     "validate_amount",
     "Scheduled",
     "mut_train",

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .network import MaskedLayer
 
-__all__ = ["masked_layers", "maskable_entries", "apply_keep"]
+__all__ = ["masked_layers", "maskable_entries", "apply_keep", "freeze_masks"]
 
 
 def masked_layers(module: nn.Module) -> list[MaskedLayer]:
@@ -82,3 +82,33 @@ def apply_keep(layer: MaskedLayer, name: str, keep: Tensor, *, once: bool = Fals
     mask.mul_(keep.to(dtype=mask.dtype))
     for tensor in (getattr(layer, name), *layer.moments(name)):
         tensor.mul_(mask)
+
+
+@torch.no_grad()
+def freeze_masks(module: nn.Module) -> None:
+    """Give every masked layer of *module* persistent masks, starting from what is alive now.
+
+    A layer in the regrowth compatibility mode (``persistent_masks=False``)
+    counts its non-zero entries as alive; they become its mask, and from then
+    on the layer keeps its masks for good (pruned entries stay zero whatever
+    training does). A layer that already has persistent masks is unchanged.
+    This is how a network trained with regrowth is turned into one that can
+    be pruned for good (:func:`~deap_nnprune.mut_prune_finetune`).
+
+    >>> from deap_nnprune import MaskedLinear
+    >>> layer = MaskedLinear(2, 1, bias=False, persistent_masks=False)
+    >>> with torch.no_grad():
+    ...     _ = layer.weight.copy_(torch.tensor([[0.0, 0.5]]))
+    >>> freeze_masks(layer)
+    >>> layer.persistent_masks, layer.weight_mask.tolist()
+    (True, [[0.0, 1.0]])
+    """
+    for layer in masked_layers(module):
+        if layer.persistent_masks:
+            continue
+        for name, tensor in maskable_entries(layer):
+            alive = (tensor != 0).to(dtype=layer.mask(name).dtype)
+            layer.mask(name).copy_(alive)
+            for moment in layer.moments(name):
+                moment.mul_(alive)
+        layer.persistent_masks = True

@@ -109,8 +109,11 @@ def test_ours_presets_keep_masks_and_adam_state():
 
     for name, config in PRESETS.items():
         if name.startswith("ours-"):
-            sign = name.endswith("-sign") or (name == "ours-best" and BEST.endswith("-sign"))
-            assert config.network.persistent_masks
+            # masks for good: during the evolution, or (a regrowth-mode evolution) from its finishing step on,
+            # which then trains like the paper's coevolution (sign steps)
+            regrow = not config.network.persistent_masks
+            assert not regrow or config.finish.capacity < 1, name
+            sign = name.endswith("-sign") or regrow or (name == "ours-best" and BEST.endswith("-sign"))
             assert config.training.optimizer_state == ("fresh_per_batch" if sign else "persistent")
 
 

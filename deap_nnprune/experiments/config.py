@@ -41,6 +41,7 @@ __all__ = [
     "TrainingConfig",
     "PruningConfig",
     "AlgorithmConfig",
+    "FinishConfig",
     "RunConfig",
     "ExperimentConfig",
     "ConfigError",
@@ -327,6 +328,33 @@ class AlgorithmConfig:
         check_bool("algorithm.elitist", self.elitist)
 
 
+@dataclass(frozen=True)
+class FinishConfig:
+    """What happens to each trial's best autoencoder after the evolution: compress, then repair.
+
+    ``capacity < 1``: its masks are frozen and the smallest weights, ranked
+    across all layers, are pruned until :func:`~deap_nnprune.capacity` is
+    at most ``capacity``; then it trains ``epochs`` epochs with a fresh,
+    persistent Adam at ``lr`` (batch size and betas from ``training``):
+    :func:`~deap_nnprune.mut_prune_finetune`. The defaults (1.0, 0 epochs)
+    leave the result as the evolution made it.
+    """
+
+    capacity: float = 1.0
+    epochs: int = 0
+    lr: float = 1e-4
+
+    def __post_init__(self) -> None:
+        check_float("finish.capacity", self.capacity, low=0.0, high=1.0)
+        check_int("finish.epochs", self.epochs, minimum=0)
+        check_float("finish.lr", self.lr, low=0.0, high=10.0, low_open=True)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the finishing step changes anything (a capacity below 1 or some epochs)."""
+        return self.capacity < 1.0 or self.epochs > 0
+
+
 def _check_names(key: str, names: Any, choices: tuple[str, ...], what: str) -> None:
     if not isinstance(names, tuple):
         raise ConfigError(f"{key} must be a list of {what}, got {names!r}")
@@ -392,7 +420,7 @@ class RunConfig:
         _check_names("run.log", self.log, LOGGERS, "loggers")
 
 
-SECTIONS = ("data", "network", "training", "pruning", "algorithm", "run")
+SECTIONS = ("data", "network", "training", "pruning", "algorithm", "finish", "run")
 
 
 @dataclass(frozen=True)
@@ -406,6 +434,7 @@ class ExperimentConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     pruning: PruningConfig = field(default_factory=PruningConfig)
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    finish: FinishConfig = field(default_factory=FinishConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:

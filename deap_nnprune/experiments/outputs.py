@@ -4,7 +4,8 @@ A run folder holds::
 
     config.json          the resolved configuration, library versions, seeds, command
     epochs.csv           one row per trial and epoch (EPOCH_COLUMNS)
-    final.csv            one row per trial (FINAL_COLUMNS); test data is used only here
+    final.csv            one row per trial (FINAL_COLUMNS, + FINISH_COLUMNS with a finishing step);
+                         test data is used only here
     timings.csv          wall-clock seconds (the only file with timings)
     *.parquet            the same tables, when pyarrow is installed
     models/trial-K.pt    state_dict of the compacted best autoencoder of trial K
@@ -32,6 +33,7 @@ from ..atomic import atomic_open, atomic_write_text
 __all__ = [
     "EPOCH_COLUMNS",
     "FINAL_COLUMNS",
+    "FINISH_COLUMNS",
     "TIMING_COLUMNS",
     "write_csv",
     "write_parquet",
@@ -69,6 +71,8 @@ FINAL_COLUMNS = (
     "paper_l1",
     "paper_capacity",
 )
+#: Written after FINAL_COLUMNS when the run has a finishing step (``finish``): the best autoencoder before it.
+FINISH_COLUMNS = ("unfinished_test_l1", "unfinished_capacity")
 TIMING_COLUMNS = (
     "trial",
     "epochs_run",
@@ -167,7 +171,8 @@ def write_trial(
 
         to_onnx(model, Path(out) / "models" / f"trial-{trial}.onnx")
     write_csv(folder / "timings.csv", timings.loc[:, list(TIMING_COLUMNS)])
-    write_csv(folder / "final.csv", final.loc[:, list(FINAL_COLUMNS)])
+    extra = [column for column in FINISH_COLUMNS if column in final.columns]
+    write_csv(folder / "final.csv", final.loc[:, [*FINAL_COLUMNS, *extra]])
 
 
 def _concatenate_text(paths: Sequence[Path]) -> str:

@@ -37,6 +37,7 @@ __all__ = [
     "make_halves",
     "prune_needs_data",
     "run_steps",
+    "finish_rng",
     "topology",
     "breeding_population",
     "lr_step_size",
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 _INIT = 0x1417  # keeps the initialisation stream apart from the algorithms' (seed, gen, cell) streams
+_FINISH = 0xF1E  # and the finishing step's
 
 
 @functools.lru_cache(maxsize=4)
@@ -73,8 +75,7 @@ def lr_step_size(config: ExperimentConfig, n_train: int) -> int | None:
     every = config.training.lr_decay_every
     if not every:
         return None
-    batches = math.ceil(n_train / config.training.batch_size)
-    return batches * max(1, int(config.algorithm.epochs * every))
+    return batches_per_epoch(config, n_train) * max(1, int(config.algorithm.epochs * every))
 
 
 def _training_parameters(config: ExperimentConfig, n_train: int) -> dict:
@@ -101,15 +102,22 @@ def network_steps(config: ExperimentConfig, n_train: int) -> int:
     """Compute of one trial in network-steps: Adam steps of one autoencoder on one mini-batch, summed over the
     networks a generation trains (a coevolution's cells, a canonical loop's offspring).
 
+    The finishing step's fine-tuning (``finish.epochs`` of the one best autoencoder) is added.
     Forward-only work (scoring neighbourhoods, validation) is not counted.
     """
     a = config.algorithm
-    return run_steps(config, n_train) * (a.cells if a.name == "coevolution" else a.offspring)
+    evolution = run_steps(config, n_train) * (a.cells if a.name == "coevolution" else a.offspring)
+    return evolution + config.finish.epochs * batches_per_epoch(config, n_train)
+
+
+def batches_per_epoch(config: ExperimentConfig, n_train: int) -> int:
+    """Mini-batches (Adam steps) in one epoch over *n_train* rows; the last batch may be short."""
+    return math.ceil(n_train / config.training.batch_size)
 
 
 def run_steps(config: ExperimentConfig, n_train: int) -> int:
     """Adam steps one network takes in a whole run: epochs × mini-batches per epoch."""
-    return config.algorithm.epochs * math.ceil(n_train / config.training.batch_size)
+    return config.algorithm.epochs * batches_per_epoch(config, n_train)
 
 
 def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: torch.Tensor | None, n_train: int) -> None:
@@ -168,6 +176,11 @@ def canonical_toolbox(config: ExperimentConfig, data: datasets.DataSplits) -> ba
 
 def _init_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), _INIT]))
+
+
+def finish_rng(seed: int) -> np.random.Generator:
+    """The random stream of a trial's finishing step (its fine-tuning's batch order), apart from all others."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), _FINISH]))
 
 
 def make_half(cls: type, config: ExperimentConfig, n_dim: int, part: str, rng: np.random.Generator) -> MaskedMLP:

@@ -23,6 +23,7 @@ from ..capacity import capacity, paper_capacity
 from ..compaction import compact
 from ..devices import resolve_device
 from ..evaluation import evaluate_l1, evaluate_pair
+from ..finishing import mut_prune_finetune
 from ..network import MaskedAutoencoder
 from . import interrupt, tensorboard_log, toolboxes
 from .config import ExperimentConfig
@@ -109,6 +110,38 @@ def run_task(task: TrialTask, bar=None) -> dict:
     )
 
 
+def _finish(config: ExperimentConfig, autoencoder: MaskedAutoencoder, data, seed: int, engine: str) -> dict:
+    """Apply ``config.finish`` to a trial's best *autoencoder* in place; the columns it adds to ``final.csv``.
+
+    Nothing (and no column) when the finishing step is off. Otherwise the
+    autoencoder's test L1 and capacity before it (``unfinished_test_l1``,
+    ``unfinished_capacity``), so a table shows what the step changed, and its
+    fitness becomes its validation L1 after it.
+    """
+    f = config.finish
+    if not f.enabled:
+        return {}
+    before = dict(unfinished_test_l1=evaluate_l1(autoencoder, data.test)[0], unfinished_capacity=capacity(autoencoder))
+    t = config.training
+    mut_prune_finetune(
+        autoencoder,
+        data.train,
+        f.capacity,
+        f.epochs,
+        f.lr,
+        t.batch_size,
+        t.betas,
+        toolboxes.finish_rng(seed),
+        engine=engine,
+    )
+    fitness = evaluate_l1(autoencoder, data.validation)
+    for individual in (autoencoder, autoencoder.encoder, autoencoder.decoder):
+        individual_fitness = getattr(individual, "fitness", None)  # DEAP individuals carry one
+        if individual_fitness is not None:
+            individual_fitness.values = fitness
+    return before
+
+
 def _final_row(trial: int, seed: int, encoder, decoder, data) -> pd.DataFrame:
     pair = MaskedAutoencoder(encoder, decoder)
     return pd.DataFrame(
@@ -188,8 +221,9 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
         )
         cells = range(local * a.cells, (local + 1) * a.cells)
         best = min(cells, key=lambda c: encoders[c].fitness.values[0])
+        finished = _finish(config, MaskedAutoencoder(encoders[best], decoders[best]), data, seed, task.engine)
         final = _final_row(trial, seed, encoders[best], decoders[best], data).assign(
-            paper_l1=mine.paper_l1.iloc[-1], paper_capacity=mine.paper_capacity.iloc[-1]
+            paper_l1=mine.paper_l1.iloc[-1], paper_capacity=mine.paper_capacity.iloc[-1], **finished
         )
         tables.append((epochs, final, compact(MaskedAutoencoder(encoders[best], decoders[best]))))
     return tables
@@ -218,6 +252,8 @@ def _run_canonical(task, data, device, ckpt, state, bar):
     )
     _stopped_early(logbook, a.epochs)
     best = population[0]
+    paper_capacity_before = paper_capacity(best)  # the evolution's counter: the finishing step is no paper prune
+    finished = _finish(config, best, data, seed, task.engine)
     rows = pd.DataFrame(list(logbook))
     epochs = pd.DataFrame(
         dict(
@@ -246,7 +282,8 @@ def _run_canonical(task, data, device, ckpt, state, bar):
                 capacity_encoder=capacity(best.encoder),
                 capacity_decoder=capacity(best.decoder),
                 paper_l1=rows.train_l1.iloc[-1],
-                paper_capacity=paper_capacity(best),
+                paper_capacity=paper_capacity_before,
+                **finished,
             )
         ]
     )

@@ -1,0 +1,172 @@
+"""Perturb, then compress: freeze_masks, mut_prune_finetune and the runs' ``finish`` step."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+import deap_nnprune as dnp
+from deap_nnprune.experiments.cli import main
+from deap_nnprune.experiments.config import FinishConfig, from_dict, to_dict
+from deap_nnprune.experiments.models import load_model
+from deap_nnprune.experiments.outputs import FINAL_COLUMNS, FINISH_COLUMNS
+from deap_nnprune.experiments.presets import PRESETS, get_preset
+from deap_nnprune.experiments.report import network_steps
+
+N_DIM = 16
+TINY = ["--epochs", "4", "--trials", "2", "--quiet", "--set", f"data.n_dim={N_DIM}", "data.n_samples=20"]
+
+
+def _data():
+    return dnp.datasets.binary_clustering(n_samples=40, n_dim=N_DIM, n_clusters=4, seed=0)
+
+
+def _regrown(seed=0):
+    """A regrowth-mode autoencoder, trained, pruned once (some weights are zero), then trained again."""
+    ae = dnp.MaskedAutoencoder.from_preset("paper", N_DIM, persistent_masks=False, learning_rate=1e-3,
+                                           rng=np.random.default_rng(seed))
+    data = _data().train
+    dnp.mut_train(ae, data, epochs=2, rng=np.random.default_rng(seed))
+    dnp.mut_prune_random(ae, amount=0.3, min_alive=0, rng=np.random.default_rng(seed))
+    return ae
+
+
+def _tensors(module):
+    return {k: v.clone() for k, v in module.state_dict().items() if isinstance(v, torch.Tensor)}
+
+
+def test_freeze_masks_makes_the_zero_entries_of_a_regrowth_network_dead_for_good():
+    ae = _regrown()
+    zero = [(layer.weight == 0).clone() for layer in dnp.masked_layers(ae)]
+    assert any(bool(z.any()) for z in zero) and not ae.encoder.layers[0].persistent_masks
+    dnp.freeze_masks(ae)
+    for layer, z in zip(dnp.masked_layers(ae), zero):
+        assert layer.persistent_masks and torch.equal(layer.weight_mask == 0, z)
+    dnp.mut_train(ae, _data().train, epochs=2, rng=np.random.default_rng(1))  # regrowth would refill them
+    for layer, z in zip(dnp.masked_layers(ae), zero):
+        assert bool((layer.weight[z] == 0).all()) and bool((layer.weight[~z] != 0).all())
+
+
+def test_freeze_masks_leaves_a_persistent_network_as_it_is():
+    ae = dnp.MaskedAutoencoder.from_preset("paper", N_DIM, rng=np.random.default_rng(0))
+    dnp.mut_prune_random(ae, amount=0.4, min_alive=0, rng=np.random.default_rng(0))
+    before = _tensors(ae)
+    dnp.freeze_masks(ae)
+    assert all(torch.equal(before[k], v) for k, v in _tensors(ae).items())
+
+
+def test_weights_to_prune_counts_weights_and_biases_but_prunes_weights_only():
+    net = dnp.MaskedMLP((10, 4))  # 40 weights + 4 biases
+    assert dnp.weights_to_prune(net, 0.5) == 44 - 22
+    assert dnp.weights_to_prune(net, 1.0) == 0
+    assert dnp.weights_to_prune(net, 0.0) == 40  # biases cannot go
+    with pytest.raises(ValueError, match="capacity"):
+        dnp.weights_to_prune(net, 1.5)
+
+
+def test_prune_finetune_reaches_the_capacity_by_global_magnitude_like_torch():
+    ae = _regrown()
+    linears = [nn.Linear(layer.in_features, layer.out_features) for layer in dnp.masked_layers(ae)]
+    with torch.no_grad():
+        for linear, layer in zip(linears, dnp.masked_layers(ae)):
+            linear.weight.copy_(layer.weight)
+    count = dnp.weights_to_prune(ae, 0.4)  # the zeros of the regrowth net count as dead already
+    zeros = sum(int((linear.weight == 0).sum()) for linear in linears)
+    prune.global_unstructured([(linear, "weight") for linear in linears], pruning_method=prune.L1Unstructured,
+                              amount=zeros + count)
+    dnp.mut_prune_finetune(ae, _data().train, capacity=0.4, epochs=0, min_alive=0)
+    alive, total = dnp.count_alive(ae)
+    assert alive == math.floor(0.4 * total) and dnp.capacity(ae) <= 0.4
+    for linear, layer in zip(linears, dnp.masked_layers(ae)):
+        assert torch.equal(linear.weight_mask, layer.weight_mask)
+
+
+def test_fine_tuning_repairs_the_prune_and_keeps_the_dead_dead():
+    data = _data()
+    pruned, tuned = _regrown(), _regrown()
+    dnp.mut_prune_finetune(pruned, data.train, capacity=0.3, epochs=0, lr=1e-3)
+    dnp.mut_prune_finetune(tuned, data.train, capacity=0.3, epochs=8, lr=1e-3, rng=np.random.default_rng(0))
+    for a, b in zip(dnp.masked_layers(pruned), dnp.masked_layers(tuned)):
+        assert torch.equal(a.weight_mask, b.weight_mask)  # the same weights die
+        assert bool((b.weight[b.weight_mask == 0] == 0).all())
+    assert dnp.evaluate_l1(tuned, data.train)[0] < dnp.evaluate_l1(pruned, data.train)[0]
+    assert int(tuned.encoder.layers[0].adam_step) == 8 * math.ceil(data.train.shape[0] / 5)  # a fresh Adam
+
+
+def test_prune_finetune_is_reproducible_and_names_bad_arguments():
+    data = _data().train
+    a, b = _regrown(), _regrown()
+    for ae in (a, b):
+        dnp.mut_prune_finetune(ae, data, capacity=0.5, epochs=2, lr=1e-3, rng=np.random.default_rng(7))
+    assert all(torch.equal(x, y) for x, y in zip(_tensors(a).values(), _tensors(b).values()))
+    for bad, match in [(dict(capacity=1.5), "capacity"), (dict(epochs=-1), "epochs"), (dict(lr=0.0), "lr")]:
+        with pytest.raises(ValueError, match=match):
+            dnp.mut_prune_finetune(_regrown(), data, **bad)
+
+
+def test_finish_config_checks_its_fields_and_old_runs_read_with_it_off():
+    with pytest.raises(ValueError, match=r"finish\.capacity"):
+        FinishConfig(capacity=2.0)
+    with pytest.raises(ValueError, match=r"finish\.epochs"):
+        FinishConfig(epochs=-3)
+    assert not FinishConfig().enabled and FinishConfig(epochs=1).enabled and FinishConfig(capacity=0.9).enabled
+    old = to_dict(get_preset("quick"))
+    del old["finish"]  # a config.json written before the section existed
+    assert from_dict(old) == get_preset("quick")
+
+
+def _run(tmp_path, name, *settings, flags=()):
+    out = tmp_path / name
+    assert main(["run", "--preset", "quick", *flags, "--out", str(out), *TINY, *settings]) == 0
+    return out, pd.read_csv(out / "final.csv")
+
+
+@pytest.mark.parametrize("algorithm", ["coevolution", "canonical"])
+def test_a_run_with_a_finishing_step_reports_before_and_after(tmp_path, algorithm):
+    plain_out, plain = _run(tmp_path, "plain", f"algorithm.name={algorithm}", "network.persistent_masks=false")
+    out, final = _run(tmp_path, "finished", f"algorithm.name={algorithm}", "network.persistent_masks=false",
+                      "finish.capacity=0.4", "finish.epochs=3", "finish.lr=1e-3")
+    assert tuple(plain.columns) == FINAL_COLUMNS and tuple(final.columns) == FINAL_COLUMNS + FINISH_COLUMNS
+    # the evolution is the same run; the finishing step starts from its result
+    assert np.array_equal(final.unfinished_test_l1, plain.test_l1)
+    assert np.array_equal(final.unfinished_capacity, plain.capacity)
+    assert np.array_equal(final.paper_capacity, plain.paper_capacity)
+    assert (final.capacity <= 0.4).all() and (plain.capacity > 0.4).all()
+    assert pd.read_csv(out / "epochs.csv").equals(pd.read_csv(plain_out / "epochs.csv"))
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["finish"] == {"capacity": 0.4, "epochs": 3, "lr": 1e-3}
+    batches = math.ceil(20 / 5)
+    assert network_steps(config) == network_steps(json.loads((plain_out / "config.json").read_text())["config"]) \
+        + 3 * batches
+    if algorithm == "coevolution":  # the saved model is compacted: dead units are gone
+        def size(folder):
+            return sum(int((p != 0).sum()) for p in load_model(folder, 0).parameters())
+        assert size(out) < size(plain_out)
+
+
+def test_finished_runs_are_the_same_batched_and_serial(tmp_path):
+    finish = ["finish.capacity=0.5", "finish.epochs=2"]
+    _, serial = _run(tmp_path, "serial", *finish)
+    _, batched = _run(tmp_path, "batched", *finish, flags=["--batch-trials"])
+    assert serial.equals(batched)
+
+
+def test_a_bad_finish_setting_is_one_line_and_exit_2(tmp_path, capsys):
+    out = tmp_path / "bad"
+    assert main(["run", "--preset", "quick", "--out", str(out), *TINY, "finish.capacity=1.2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "finish.capacity" in err[0] and "1.2" in err[0] and not out.exists()
+
+
+def test_the_regrow_then_prune_preset_is_the_headline_row_with_our_selection_and_a_finishing_step():
+    ours, headline = PRESETS["ours-regrow-then-prune-35"], PRESETS["paper-coevolution-random-exponential"]
+    assert ours.finish.capacity == 0.35 and ours.finish.epochs > 0 and not headline.finish.enabled
+    for section in ("data", "network", "pruning"):
+        assert getattr(ours, section) == getattr(headline, section)
+    assert ours.algorithm.cells == headline.algorithm.cells and ours.algorithm.epochs == headline.algorithm.epochs
+    assert ours.training.lr == headline.training.lr and ours.training.optimizer_state == "fresh_per_batch"
