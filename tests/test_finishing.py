@@ -170,3 +170,10 @@ def test_the_regrow_then_prune_preset_is_the_headline_row_with_our_selection_and
         assert getattr(ours, section) == getattr(headline, section)
     assert ours.algorithm.cells == headline.algorithm.cells and ours.algorithm.epochs == headline.algorithm.epochs
     assert ours.training.lr == headline.training.lr and ours.training.optimizer_state == "fresh_per_batch"
+
+
+def test_the_perturbation_baseline_then_prune_is_one_network_with_the_same_finishing_step():
+    baseline, ours = PRESETS["baseline-perturbation-then-prune-35"], PRESETS["ours-regrow-then-prune-35"]
+    assert baseline.finish == ours.finish
+    assert baseline.algorithm.name == "canonical" and not baseline.network.persistent_masks
+    assert baseline.pruning == PRESETS["baseline-perturbation"].pruning

@@ -179,6 +179,20 @@ _BASELINES = [
     ),
 ]
 
+#: The finishing step of the ``…-then-prune-35`` rows: global magnitude pruning to 35 % capacity, then 40 epochs
+#: (8 k network-steps on the paper's data) of fresh Adam at 1e-4.
+_FINISH_35 = FinishConfig(capacity=0.35, epochs=40, lr=1e-4)
+_PERTURBATION = next(c for c in _BASELINES if c.name == "baseline-perturbation")
+_BASELINES.append(
+    replace(
+        _PERTURBATION,
+        name="baseline-perturbation-then-prune-35",
+        description=f"baseline: {_PERTURBATION.description.removeprefix('baseline: ')}, then pruned by global "
+        "magnitude to 35% capacity and fine-tuned 40 epochs with Adam lr 1e-4 (one network, no population)",
+        finish=_FINISH_35,
+    )
+)
+
 _ALL = [
     _paper(
         "paper-coevolution-none",
@@ -321,7 +335,7 @@ _ALL.append(
         "40 epochs with Adam lr 1e-4",
         training=replace(_HEADLINE.training, lr_owner="individual"),
         algorithm=replace(_HEADLINE.algorithm, pair_selection="independent", tournament_replacement=False),
-        finish=FinishConfig(capacity=0.35, epochs=40, lr=1e-4),
+        finish=_FINISH_35,
     )
 )
 
