@@ -281,7 +281,9 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     paper reports; ``paper capacity`` likewise of ``paper_capacity``, the
     authors' counter; the t interval of the mean paper L1 says whether
     the published figure is within our trials' noise. Then our main metric, the test L1 of the pair chosen
-    by validation L1, and its true alive fraction (median [IQR]); last, the
+    by validation L1, and its true alive fraction (median [IQR]), and, for a
+    run with a ``finish`` step, the same pair's test L1 and capacity before
+    that step (medians); last, the
     compute of one trial in network-steps and the wall-clock seconds per
     trial (from ``timings.csv``; trials batched together share theirs).
     """
@@ -302,12 +304,20 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
                 "paper capacity mean (median of trials)": _pooled(run.final, "paper_capacity"),
                 "test L1 median [IQR]": _median_iqr(run.final.test_l1),
                 "capacity median [IQR]": _median_iqr(run.final.capacity),
+                "before the finish step: test L1, capacity (medians)": _before_finish(run.final),
                 "network-steps per trial": _steps(network_steps(run.config)),
                 "wall s per trial": "—" if run.seconds is None else f"{run.seconds / len(run.final):.0f}",
                 "note": paper.note if paper else "",
             }
         )
     return pd.DataFrame(rows)
+
+
+def _before_finish(final: pd.DataFrame) -> str:
+    """``test L1, capacity`` medians before the finishing step (``unfinished_…`` columns), or — without one."""
+    if "unfinished_test_l1" not in final:
+        return "—"
+    return f"{final.unfinished_test_l1.median():.4f}, {final.unfinished_capacity.median():.3f}"
 
 
 def _steps(value: int | None) -> str:
