@@ -177,3 +177,12 @@ def test_the_perturbation_baseline_then_prune_is_one_network_with_the_same_finis
     assert baseline.finish == ours.finish
     assert baseline.algorithm.name == "canonical" and not baseline.network.persistent_masks
     assert baseline.pruning == PRESETS["baseline-perturbation"].pruning
+
+
+def test_the_digits_then_prune_rows_keep_the_digits_compute():
+    steps = [network_steps(to_dict(PRESETS[name])) for name in
+             ("baseline-digits-dense", "baseline-digits-dense-then-prune-50", "ours-digits-mlp",
+              "ours-digits-mlp-then-prune-50")]
+    assert len(set(steps)) == 1 and steps[0] is not None
+    for name in ("baseline-digits-dense-then-prune-50", "ours-digits-mlp-then-prune-50"):
+        assert PRESETS[name].finish.capacity == 0.5 and PRESETS[name].data.source == "digits"

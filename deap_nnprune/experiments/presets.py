@@ -413,6 +413,32 @@ _ALL += [
     ),
 ]
 
+#: Prune, then fine-tune, on digits: 10 of the 200 network-epochs go to the finishing step (global magnitude
+#: pruning to 50 % capacity, then Adam at the rows' 1e-3), so the rows keep the digits compute.
+_DIGITS_FINISH = FinishConfig(capacity=0.5, epochs=10, lr=1e-3)
+_DIGITS_MLP = next(c for c in _ALL if c.name == "ours-digits-mlp")
+_DIGITS_MLP_EPOCHS = (_DIGITS_EPOCHS - _DIGITS_FINISH.epochs) // _DIGITS_MLP.algorithm.cells
+_ALL += [
+    replace(
+        _DIGITS,
+        name="baseline-digits-dense-then-prune-50",
+        description=f"baseline: digits, one dense MLP autoencoder, persistent Adam lr 1e-3, "
+        f"{_DIGITS_EPOCHS - _DIGITS_FINISH.epochs} epochs, then pruned by global magnitude to 50% capacity and "
+        f"fine-tuned {_DIGITS_FINISH.epochs} epochs (one-shot prune and fine-tune)",
+        pruning=PruningConfig(operator="none"),
+        algorithm=replace(_CANONICAL, epochs=_DIGITS_EPOCHS - _DIGITS_FINISH.epochs),
+        finish=_DIGITS_FINISH,
+    ),
+    replace(
+        _DIGITS_MLP,
+        name="ours-digits-mlp-then-prune-50",
+        description=f"ours: ours-digits-mlp for {_DIGITS_MLP_EPOCHS} epochs, then its best pair pruned by global "
+        f"magnitude to 50% capacity and fine-tuned {_DIGITS_FINISH.epochs} epochs",
+        algorithm=replace(_DIGITS_MLP.algorithm, epochs=_DIGITS_MLP_EPOCHS),
+        finish=_DIGITS_FINISH,
+    ),
+]
+
 #: The best configuration found so far (docs/RESULTS.md), under a name that stays.
 BEST = "ours-coevolution-random-exponential-sign"
 _ALL.append(
