@@ -64,12 +64,14 @@ def mut_prune_finetune(
        entries become its mask, kept for good from now on.
     2. The :func:`weights_to_prune` alive weights of smallest ``|w|``, ranked
        across all layers (``torch.nn.utils.prune.global_unstructured`` with
-       ``L1Unstructured``), die; biases stay; every layer keeps at least
-       *min_alive* neurons.
+       ``L1Unstructured``), die; biases stay; the largest weight of each
+       layer's *min_alive* strongest neurons is spared, so no layer is cut
+       off (:func:`~deap_nnprune.mut_prune_magnitude`, ``scope="global"``).
     3. The Adam moments and step counts are reset and the network trains
        *epochs* epochs on *data* (mini-batches of *batch_size*, rate *lr*,
-       *betas*, persistent moments; :func:`~deap_nnprune.mut_train` with
-       *rng* for the batch order). Dead entries stay dead.
+       *betas*, persistent moments, no weight decay;
+       :func:`~deap_nnprune.mut_train` with *rng* for the batch order). Dead
+       entries stay dead.
 
     The Adam steps this adds are ``epochs * ceil(len(data) / batch_size)``.
     Returns ``(individual,)``; fitness is left to the caller.
@@ -83,7 +85,7 @@ def mut_prune_finetune(
     >>> capacity(ae) <= 0.5, ae.encoder.layers[0].persistent_masks
     (True, True)
     """
-    capacity = check_float("capacity", capacity, low=0.0, high=1.0)
+    capacity = check_float("capacity", capacity, low=0.0, high=1.0, low_open=True)
     epochs = check_int("epochs", epochs, minimum=0)
     lr = check_float("lr", lr, low=0.0, low_open=True)
     freeze_masks(individual)

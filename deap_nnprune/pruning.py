@@ -408,8 +408,11 @@ def mut_prune_magnitude(
     weights of all layers are ranked together and *amount* is counted over
     all of them, as ``torch.nn.utils.prune.global_unstructured`` does with
     ``L1Unstructured`` (biases are not pruned), so layers lose different
-    fractions. Deterministic: *rng* is accepted, and ignored, so that every
-    pruning operator can be called the same way by the algorithms.
+    fractions; the largest alive weight of each layer's ``min_alive``
+    strongest neurons is spared, so no layer loses every incoming weight
+    (a neuron left with only its bias would output a constant).
+    Deterministic: *rng* is accepted, and ignored, so that every pruning
+    operator can be called the same way by the algorithms.
     ``amount``, ``min_alive`` and ``min_capacity`` are as in
     :func:`mut_prune_random`.
 
@@ -433,7 +436,7 @@ def mut_prune_magnitude(
         count = validate_amount(
             amount, sum(prune_candidates(layer, "weight").size for layer in masked_layers(individual))
         )
-        decide = functools.partial(decide_listed, doomed=_smallest_weights(individual, count))
+        decide = functools.partial(decide_listed, doomed=_smallest_weights(individual, count, spare=min_alive))
     return prune_by(individual, decide, min_alive=min_alive, min_capacity=min_capacity, rng=rng)
 
 
@@ -441,13 +444,15 @@ def mut_prune_magnitude(
 MAGNITUDE_SCOPES = ("layer", "global")
 
 
-def _smallest_weights(individual: nn.Module, count: int) -> dict[int, np.ndarray]:
+def _smallest_weights(individual: nn.Module, count: int, spare: int = 0) -> dict[int, np.ndarray]:
     """The *count* candidate weights of smallest ``|value|`` over all layers: flat indices per ``id(layer)``.
 
     Ties go to the earlier layer, then the lower flat index (a stable sort).
+    Each layer's *spare* neurons with the largest alive weights keep that
+    weight (it is no candidate), so no layer loses every incoming weight.
     """
     layers = masked_layers(individual)
-    candidates = [prune_candidates(layer, "weight") for layer in layers]
+    candidates = [_unspared(layer, prune_candidates(layer, "weight"), spare) for layer in layers]
     values = np.concatenate(
         [np.abs(layer.weight.detach().cpu().double().numpy().reshape(-1)[c]) for layer, c in zip(layers, candidates)]
     )
@@ -455,6 +460,19 @@ def _smallest_weights(individual: nn.Module, count: int) -> dict[int, np.ndarray
     flat = np.concatenate(candidates)
     chosen = np.argsort(values, kind="stable")[:count]
     return {id(layer): flat[chosen[owner[chosen] == i]] for i, layer in enumerate(layers)}
+
+
+def _unspared(layer: MaskedLayer, candidates: np.ndarray, spare: int) -> np.ndarray:
+    """*candidates* (flat weight indices) without the largest alive weight of the layer's *spare* strongest neurons."""
+    if spare <= 0 or candidates.size == 0:
+        return candidates
+    values = np.abs(layer.weight.detach().cpu().double().numpy().reshape(layer.out_features, -1))
+    values = np.where(_alive(layer, "weight").reshape(values.shape), values, -1.0)
+    largest = values.argmax(axis=1)
+    strongest = np.argsort(-values.max(axis=1), kind="stable")[:spare]
+    strongest = strongest[values.max(axis=1)[strongest] >= 0]  # a neuron with no alive weight has none to keep
+    kept = strongest * values.shape[1] + largest[strongest]
+    return candidates[~np.isin(candidates, kept)]
 
 
 def decide_listed(layer: MaskedLayer, rng: np.random.Generator, doomed: dict[int, np.ndarray]) -> Decision:

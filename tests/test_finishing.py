@@ -98,13 +98,39 @@ def test_fine_tuning_repairs_the_prune_and_keeps_the_dead_dead():
     assert int(tuned.encoder.layers[0].adam_step) == 8 * math.ceil(data.train.shape[0] / 5)  # a fresh Adam
 
 
+def test_no_layer_is_cut_off_even_at_a_low_capacity():
+    ae = dnp.MaskedAutoencoder.from_preset("paper", 1000, rng=np.random.default_rng(0))  # untrained: layer 0 smallest
+    dnp.mut_prune_finetune(ae, torch.zeros(5, 1000), capacity=0.05, epochs=0)
+    for layer in dnp.masked_layers(ae):
+        assert int(layer.weight_mask.reshape(layer.out_features, -1).any(axis=1).sum()) >= 1
+    plain = dnp.MaskedAutoencoder.from_preset("paper", 1000, rng=np.random.default_rng(0))
+    dnp.mut_prune_magnitude(plain, dnp.weights_to_prune(plain, 0.05), min_alive=0, scope="global")
+    assert not bool(plain.encoder.layers[0].weight_mask.any())  # without the spare weights: cut off
+
+
+def test_the_fresh_adam_starts_from_zero_moments():
+    ae = _regrown()
+    dnp.mut_prune_finetune(ae, _data().train, capacity=0.6, epochs=0)
+    for layer in dnp.masked_layers(ae):
+        assert int(layer.adam_step) == 0
+        for name, _ in dnp.maskable_entries(layer):
+            assert all(float(m.abs().sum()) == 0.0 for m in layer.moments(name))
+
+
+def test_the_capacity_target_is_rounded_down():
+    net = dnp.MaskedMLP((10, 4))  # 44 entries: 0.55 * 44 = 24.2 -> keep 24; 0.57 * 44 = 25.08 -> keep 25
+    for target, keep in ((0.55, 24), (0.57, 25), (0.5114, 22)):  # 22.5 would round up to 23
+        assert 44 - dnp.weights_to_prune(net, target) == keep
+
+
 def test_prune_finetune_is_reproducible_and_names_bad_arguments():
     data = _data().train
     a, b = _regrown(), _regrown()
     for ae in (a, b):
         dnp.mut_prune_finetune(ae, data, capacity=0.5, epochs=2, lr=1e-3, rng=np.random.default_rng(7))
     assert all(torch.equal(x, y) for x, y in zip(_tensors(a).values(), _tensors(b).values()))
-    for bad, match in [(dict(capacity=1.5), "capacity"), (dict(epochs=-1), "epochs"), (dict(lr=0.0), "lr")]:
+    for bad, match in [(dict(capacity=1.5), "capacity"), (dict(capacity=0.0), "capacity"), (dict(epochs=-1), "epochs"),
+                       (dict(lr=0.0), "lr")]:
         with pytest.raises(ValueError, match=match):
             dnp.mut_prune_finetune(_regrown(), data, **bad)
 
@@ -114,6 +140,9 @@ def test_finish_config_checks_its_fields_and_old_runs_read_with_it_off():
         FinishConfig(capacity=2.0)
     with pytest.raises(ValueError, match=r"finish\.epochs"):
         FinishConfig(epochs=-3)
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match=r"finish\.lr"):
+            FinishConfig(lr=bad)
     assert not FinishConfig().enabled and FinishConfig(epochs=1).enabled and FinishConfig(capacity=0.9).enabled
     old = to_dict(get_preset("quick"))
     del old["finish"]  # a config.json written before the section existed
@@ -143,10 +172,23 @@ def test_a_run_with_a_finishing_step_reports_before_and_after(tmp_path, algorith
     batches = math.ceil(20 / 5)
     assert network_steps(config) == network_steps(json.loads((plain_out / "config.json").read_text())["config"]) \
         + 3 * batches
+    data = dnp.datasets.binary_clustering(n_samples=20, n_dim=N_DIM, n_clusters=10, seed=0)
+    for trial in final.trial:  # validation L1 is the finished model's, like test L1
+        model = load_model(out, int(trial))
+        with torch.no_grad():
+            for column, rows in (("validation_l1", data.validation), ("test_l1", data.test)):
+                assert float((model(rows) - rows).abs().mean()) == pytest.approx(final[column][trial], abs=1e-6)
     if algorithm == "coevolution":  # the saved model is compacted: dead units are gone
         def size(folder):
             return sum(int((p != 0).sum()) for p in load_model(folder, 0).parameters())
         assert size(out) < size(plain_out)
+
+
+def test_the_finish_step_trains_at_its_own_rate(tmp_path):
+    _, slow = _run(tmp_path, "slow", "finish.capacity=0.5", "finish.epochs=2", "finish.lr=1e-4")
+    _, fast = _run(tmp_path, "fast", "finish.capacity=0.5", "finish.epochs=2", "finish.lr=3e-3")
+    assert np.array_equal(slow.unfinished_test_l1, fast.unfinished_test_l1)
+    assert not np.array_equal(slow.test_l1, fast.test_l1)
 
 
 def test_finished_runs_are_the_same_batched_and_serial(tmp_path):

@@ -334,10 +334,15 @@ class FinishConfig:
 
     ``capacity < 1``: its masks are frozen and the smallest weights, ranked
     across all layers, are pruned until :func:`~deap_nnprune.capacity` is
-    at most ``capacity``; then it trains ``epochs`` epochs with a fresh,
-    persistent Adam at ``lr`` (batch size and betas from ``training``):
-    :func:`~deap_nnprune.mut_prune_finetune`. The defaults (1.0, 0 epochs)
-    leave the result as the evolution made it.
+    at most ``capacity`` (biases are not pruned and every layer keeps its
+    strongest weight, so a very low target stops above it); then it trains
+    ``epochs`` epochs with a fresh, persistent Adam at ``lr`` (batch size and
+    betas from ``training``, no weight decay):
+    :func:`~deap_nnprune.mut_prune_finetune`. With ``capacity = 1`` and
+    ``epochs > 0`` the masks are frozen and the autoencoder only fine-tuned.
+    The defaults (1.0, 0 epochs) leave the result as the evolution made it.
+    The paper's metrics (``paper_l1``, ``paper_capacity``) stay the
+    evolution's.
     """
 
     capacity: float = 1.0
@@ -345,7 +350,7 @@ class FinishConfig:
     lr: float = 1e-4
 
     def __post_init__(self) -> None:
-        check_float("finish.capacity", self.capacity, low=0.0, high=1.0)
+        check_float("finish.capacity", self.capacity, low=0.0, high=1.0, low_open=True)
         check_int("finish.epochs", self.epochs, minimum=0)
         check_float("finish.lr", self.lr, low=0.0, high=10.0, low_open=True)
 

@@ -17,6 +17,7 @@ import torch
 from deap import base
 
 from .. import datasets, registry, schedules
+from .._rng import derive_rng
 from ..algorithms.generation import evaluate_each, train_each
 from ..algorithms.topology import Topology
 from ..batched import evaluate_pairs, train_pairs
@@ -38,6 +39,7 @@ __all__ = [
     "prune_needs_data",
     "run_steps",
     "finish_rng",
+    "batches_per_epoch",
     "topology",
     "breeding_population",
     "lr_step_size",
@@ -111,7 +113,12 @@ def network_steps(config: ExperimentConfig, n_train: int) -> int:
 
 
 def batches_per_epoch(config: ExperimentConfig, n_train: int) -> int:
-    """Mini-batches (Adam steps) in one epoch over *n_train* rows; the last batch may be short."""
+    """Mini-batches (Adam steps) in one epoch over *n_train* rows; the last batch may be short.
+
+    >>> from deap_nnprune.experiments.presets import get_preset
+    >>> batches_per_epoch(get_preset("quick"), 202)   # batches of 5
+    41
+    """
     return math.ceil(n_train / config.training.batch_size)
 
 
@@ -179,8 +186,12 @@ def _init_rng(seed: int) -> np.random.Generator:
 
 
 def finish_rng(seed: int) -> np.random.Generator:
-    """The random stream of a trial's finishing step (its fine-tuning's batch order), apart from all others."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), _FINISH]))
+    """The random stream of a trial's finishing step (its fine-tuning's batch order), apart from all others.
+
+    >>> int(finish_rng(3).integers(1000)) == int(finish_rng(3).integers(1000)) != int(finish_rng(4).integers(1000))
+    True
+    """
+    return derive_rng(seed, _FINISH)
 
 
 def make_half(cls: type, config: ExperimentConfig, n_dim: int, part: str, rng: np.random.Generator) -> MaskedMLP:
