@@ -228,3 +228,14 @@ def test_the_digits_then_prune_rows_keep_the_digits_compute():
     assert len(set(steps)) == 1 and steps[0] is not None
     for name in ("baseline-digits-dense-then-prune-50", "ours-digits-mlp-then-prune-50"):
         assert PRESETS[name].finish.capacity == 0.5 and PRESETS[name].data.source == "digits"
+
+
+def test_the_mnist1d_rows_share_one_compute_and_their_digits_rows_settings():
+    names = ("baseline-mnist1d-dense", "baseline-mnist1d-gmp-50", "baseline-mnist1d-dense-then-prune-50",
+             "ours-mnist1d-mlp", "ours-mnist1d-mlp-then-prune-50")
+    configs = [PRESETS[name] for name in names]
+    assert {c.data.source for c in configs} == {"mnist1d"}
+    steps = {network_steps(to_dict(c)) for c in configs}
+    assert len(steps) == 1 and None not in steps
+    assert PRESETS["ours-mnist1d-mlp"].pruning == PRESETS["ours-digits-mlp"].pruning
+    assert PRESETS["baseline-mnist1d-dense-then-prune-50"].finish.capacity == 0.5

@@ -439,6 +439,65 @@ _ALL += [
     ),
 ]
 
+#: The digits comparison on MNIST-1D (40-sample signals, 4000 training rows, the 40-30-10 MLP) at 100
+#: network-epochs per trial (800 batches an epoch): half the epochs of each digits row.
+_MNIST1D = DataConfig(source="mnist1d")
+_MNIST1D_EPOCHS = _DIGITS_EPOCHS // 2
+_MNIST1D_FINISH = replace(_DIGITS_FINISH, epochs=5)
+
+
+def _on_mnist1d(base: str, name: str, description: str, epochs: int, finish: FinishConfig | None = None):
+    config = next(c for c in _ALL if c.name == base)
+    return replace(
+        config,
+        name=name,
+        description=description,
+        data=_MNIST1D,
+        algorithm=replace(config.algorithm, epochs=epochs),
+        finish=finish or config.finish,
+    )
+
+
+_MNIST1D_CELLS = _DIGITS_MLP.algorithm.cells
+_ALL += [
+    _on_mnist1d(
+        "baseline-digits-dense",
+        "baseline-mnist1d-dense",
+        f"baseline: MNIST-1D, one dense MLP autoencoder (40-30-10), persistent Adam lr 1e-3, {_MNIST1D_EPOCHS} epochs",
+        _MNIST1D_EPOCHS,
+    ),
+    _on_mnist1d(
+        "baseline-digits-gmp-50",
+        "baseline-mnist1d-gmp-50",
+        f"baseline: MNIST-1D, gradual magnitude pruning (Zhu & Gupta, global) to 50% of the weights, "
+        f"persistent Adam lr 1e-3, {_MNIST1D_EPOCHS} epochs",
+        _MNIST1D_EPOCHS,
+    ),
+    _on_mnist1d(
+        "baseline-digits-dense-then-prune-50",
+        "baseline-mnist1d-dense-then-prune-50",
+        f"baseline: MNIST-1D, one dense MLP autoencoder, {_MNIST1D_EPOCHS - _MNIST1D_FINISH.epochs} epochs, then "
+        f"pruned by global magnitude to 50% capacity and fine-tuned {_MNIST1D_FINISH.epochs} epochs",
+        _MNIST1D_EPOCHS - _MNIST1D_FINISH.epochs,
+        _MNIST1D_FINISH,
+    ),
+    _on_mnist1d(
+        "ours-digits-mlp",
+        "ours-mnist1d-mlp",
+        f"ours: MNIST-1D, MLP autoencoder, coevolution {_MNIST1D_CELLS} cells x "
+        f"{_MNIST1D_EPOCHS // _MNIST1D_CELLS} epochs, random exponential p=0.5 down to 50% capacity",
+        _MNIST1D_EPOCHS // _MNIST1D_CELLS,
+    ),
+    _on_mnist1d(
+        "ours-digits-mlp-then-prune-50",
+        "ours-mnist1d-mlp-then-prune-50",
+        f"ours: ours-mnist1d-mlp for {(_MNIST1D_EPOCHS - _MNIST1D_FINISH.epochs) // _MNIST1D_CELLS} epochs, then "
+        f"its best pair pruned by global magnitude to 50% capacity and fine-tuned {_MNIST1D_FINISH.epochs} epochs",
+        (_MNIST1D_EPOCHS - _MNIST1D_FINISH.epochs) // _MNIST1D_CELLS,
+        _MNIST1D_FINISH,
+    ),
+]
+
 #: The best configuration found so far (docs/RESULTS.md), under a name that stays.
 BEST = "ours-coevolution-random-exponential-sign"
 _ALL.append(
