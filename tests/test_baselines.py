@@ -77,7 +77,7 @@ def test_baselines_take_the_network_steps_of_a_coevolution_row():
         assert config.algorithm.epochs * 1 == row.cells * row.epochs
         assert config.data == PRESETS["ours-coevolution-random-exponential"].data
         assert config.network.architecture == PRESETS["ours-coevolution-random-exponential"].network.architecture
-    assert PRESETS["ours-best"].algorithm == PRESETS["ours-coevolution-random-exponential-sign"].algorithm
+    assert PRESETS["ours-best"].finish == PRESETS["ours-regrow-then-prune-35"].finish
 
 
 @pytest.mark.parametrize("name,capacity", [("baseline-dense", (1.0, 1.0)), ("baseline-gmp-35", (0.3, 0.45)),

@@ -499,7 +499,7 @@ _ALL += [
 ]
 
 #: The best configuration found so far (docs/RESULTS.md), under a name that stays.
-BEST = "ours-coevolution-random-exponential-sign"
+BEST = "ours-regrow-then-prune-35"
 _ALL.append(
     replace(
         next(c for c in _ALL if c.name == BEST),
