@@ -469,8 +469,9 @@ def _unspared(layer: MaskedLayer, candidates: np.ndarray, spare: int) -> np.ndar
     values = np.abs(layer.weight.detach().cpu().double().numpy().reshape(layer.out_features, -1))
     values = np.where(_alive(layer, "weight").reshape(values.shape), values, -1.0)
     largest = values.argmax(axis=1)
-    strongest = np.argsort(-values.max(axis=1), kind="stable")[:spare]
-    strongest = strongest[values.max(axis=1)[strongest] >= 0]  # a neuron with no alive weight has none to keep
+    peak = values[np.arange(values.shape[0]), largest]
+    strongest = np.argsort(-peak, kind="stable")[:spare]
+    strongest = strongest[peak[strongest] >= 0]  # a neuron with no alive weight has none to keep
     kept = strongest * values.shape[1] + largest[strongest]
     return candidates[~np.isin(candidates, kept)]
 

@@ -96,6 +96,11 @@ def _paper(
     return replace(config, **changes)
 
 
+def _named(configs: list[ExperimentConfig], name: str) -> ExperimentConfig:
+    """The configuration called *name* among *configs* (the presets defined so far)."""
+    return next(c for c in configs if c.name == name)
+
+
 #: Base pruning probability of the ``ours-coevolution-…`` presets. With persistent masks every firing
 #: removes weights for good, so the paper's p = 0.5 (about 110 firings in 400 epochs) would prune a
 #: lineage to the guard; 0.075 aims at about half of the weights left after 400 epochs.
@@ -182,7 +187,7 @@ _BASELINES = [
 #: The finishing step of the ``…-then-prune-35`` rows: global magnitude pruning to 35 % capacity, then 40 epochs
 #: (8 k network-steps on the paper's data) of fresh Adam at 1e-4.
 _FINISH_35 = FinishConfig(capacity=0.35, epochs=40, lr=1e-4)
-_PERTURBATION = next(c for c in _BASELINES if c.name == "baseline-perturbation")
+_PERTURBATION = _named(_BASELINES, "baseline-perturbation")
 _BASELINES.append(
     replace(
         _PERTURBATION,
@@ -325,7 +330,7 @@ _ALL = [
 #: 5 cells, 400 k network-steps) with our selection (independent tournaments without replacement, a rate per
 #: half), whose best pair is then pruned for good by global magnitude to 35 % capacity and fine-tuned 40 epochs
 #: (8 k more steps): about half the baselines' compute.
-_HEADLINE = next(c for c in _ALL if c.name == "paper-coevolution-random-exponential")
+_HEADLINE = _named(_ALL, "paper-coevolution-random-exponential")
 _ALL.append(
     replace(
         _HEADLINE,
@@ -416,7 +421,7 @@ _ALL += [
 #: Prune, then fine-tune, on digits: 10 of the 200 network-epochs go to the finishing step (global magnitude
 #: pruning to 50 % capacity, then Adam at the rows' 1e-3), so the rows keep the digits compute.
 _DIGITS_FINISH = FinishConfig(capacity=0.5, epochs=10, lr=1e-3)
-_DIGITS_MLP = next(c for c in _ALL if c.name == "ours-digits-mlp")
+_DIGITS_MLP = _named(_ALL, "ours-digits-mlp")
 _DIGITS_MLP_EPOCHS = (_DIGITS_EPOCHS - _DIGITS_FINISH.epochs) // _DIGITS_MLP.algorithm.cells
 _ALL += [
     replace(
@@ -446,8 +451,10 @@ _MNIST1D_EPOCHS = _DIGITS_EPOCHS // 2
 _MNIST1D_FINISH = replace(_DIGITS_FINISH, epochs=5)
 
 
-def _on_mnist1d(base: str, name: str, description: str, epochs: int, finish: FinishConfig | None = None):
-    config = next(c for c in _ALL if c.name == base)
+def _on_mnist1d(
+    base: str, name: str, description: str, epochs: int, finish: FinishConfig | None = None
+) -> ExperimentConfig:
+    config = _named(_ALL, base)
     return replace(
         config,
         name=name,
@@ -502,7 +509,7 @@ _ALL += [
 BEST = "ours-regrow-then-prune-35"
 _ALL.append(
     replace(
-        next(c for c in _ALL if c.name == BEST),
+        _named(_ALL, BEST),
         name="ours-best",
         description=f"alias of {BEST}, the best configuration found so far",
     )

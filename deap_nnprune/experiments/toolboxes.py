@@ -182,7 +182,7 @@ def canonical_toolbox(config: ExperimentConfig, data: datasets.DataSplits) -> ba
 
 
 def _init_rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([int(seed), _INIT]))
+    return derive_rng(seed, _INIT)
 
 
 def finish_rng(seed: int) -> np.random.Generator:

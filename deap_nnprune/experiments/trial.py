@@ -221,11 +221,12 @@ def _run_coevolution(task, data, device, ckpt, state, bar):
         )
         cells = range(local * a.cells, (local + 1) * a.cells)
         best = min(cells, key=lambda c: encoders[c].fitness.values[0])
-        finished = _finish(config, MaskedAutoencoder(encoders[best], decoders[best]), data, seed, task.engine)
+        pair = MaskedAutoencoder(encoders[best], decoders[best])
+        finished = _finish(config, pair, data, seed, task.engine)
         final = _final_row(trial, seed, encoders[best], decoders[best], data).assign(
             paper_l1=mine.paper_l1.iloc[-1], paper_capacity=mine.paper_capacity.iloc[-1], **finished
         )
-        tables.append((epochs, final, compact(MaskedAutoencoder(encoders[best], decoders[best]))))
+        tables.append((epochs, final, compact(pair)))
     return tables
 
 
