@@ -57,6 +57,26 @@ def test_report_puts_our_figure_of_the_papers_metric_beside_the_published_one(tw
     assert "| paper_l1 |" in text  # Mann–Whitney on the paper's metric too
 
 
+def test_report_notes_the_changed_settings_of_a_run_instead_of_the_papers_note(two_runs):
+    from dataclasses import replace
+
+    from deap_nnprune.experiments.config import resolved, to_dict
+    from deap_nnprune.experiments.presets import PAPER_RESULTS, get_preset
+    from deap_nnprune.experiments.report import summary_table
+
+    name = "paper-coevolution-random-exponential"
+    tiny = find_runs([two_runs / name])[0]
+    as_published = to_dict(resolved(get_preset(name)))
+    as_published["run"].update(seed=3, trials=7, batch_trials=True, checkpoint_every=5)  # how, not what
+    ablated = to_dict(resolved(get_preset(name)))
+    ablated["network"]["persistent_masks"] = True
+    runs = [tiny, replace(tiny, config=as_published), replace(tiny, config=ablated)]
+    notes = summary_table(runs).note.tolist()
+    assert notes[0] == "changed: data.n_samples=20, data.n_dim=16, data.n_clusters=4, algorithm.epochs=2, algorithm.cells=3"
+    assert notes[1] == PAPER_RESULTS[name].note != ""
+    assert notes[2] == "changed: network.persistent_masks=True"
+
+
 def test_report_figures_open_as_images(two_runs, tmp_path):
     from matplotlib.image import imread
 

@@ -25,9 +25,9 @@ import pandas as pd
 
 from .._optional import require
 from ..atomic import atomic_write_text
-from .config import from_dict, identity_of_dict, to_dict
+from .config import NO_RESULT_RUN_KEYS, changed_settings, from_dict, identity_of_dict, resolved, to_dict
 from .outputs import read_csv
-from .presets import PAPER_RESULTS
+from .presets import PAPER_RESULTS, PRESETS
 
 __all__ = ["Run", "ReportError", "find_runs", "pool", "mann_whitney", "summary_table", "write_report"]
 
@@ -90,6 +90,10 @@ def _wall_seconds(folder: Path) -> float | None:
     return float(timings.seconds[~batched].sum() + timings.seconds[batched].drop_duplicates().sum())
 
 
+#: Run settings that say how many trials ran and how, not what a trial is: folders differing only here pool.
+HOW_TRIALS_RAN = ("seed", "batch_trials", "engine", "trials")
+
+
 def _same_but_seed(config: dict) -> str:
     """The settings that define a configuration, without the root seed and how the trials were run.
 
@@ -100,9 +104,29 @@ def _same_but_seed(config: dict) -> str:
     except (KeyError, TypeError, ValueError):
         pass
     settings = identity_of_dict(config)
-    for key in ("seed", "batch_trials", "engine", "trials"):
+    for key in HOW_TRIALS_RAN:
         settings["run"].pop(key, None)
     return json.dumps(settings, sort_keys=True)
+
+
+def _note(run: Run) -> str:
+    """The paper's note on the run's preset, or, for a run that changed what a trial is, the changed settings.
+
+    A run of a preset with some settings changed (an ablation, a smaller
+    test) is not the protocol the published figures and notes describe;
+    the note then lists what was changed, ``changed: section.key=value, …``.
+    """
+    preset = PRESETS.get(run.name)
+    try:
+        changes = [] if preset is None else changed_settings(resolved(preset), from_dict(run.config))
+    except (KeyError, TypeError, ValueError):  # a table from an older library: no note
+        return ""
+    ignored = {f"run.{key}" for key in (*HOW_TRIALS_RAN, *NO_RESULT_RUN_KEYS)}
+    changes = [change for change in changes if change.split("=", 1)[0] not in ignored]
+    if changes:
+        return "changed: " + ", ".join(changes)
+    paper = PAPER_RESULTS.get(run.name)
+    return paper.note if paper else ""
 
 
 def pool(runs: Sequence[Run]) -> list[Run]:
@@ -285,7 +309,8 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
     run with a ``finish`` step, the same pair's test L1 and capacity before
     that step (medians); last, the
     compute of one trial in network-steps and the wall-clock seconds per
-    trial (from ``timings.csv``; trials batched together share theirs).
+    trial (from ``timings.csv``; trials batched together share theirs); the
+    note is the paper's on the preset, or the settings the run changed.
     """
     rows = []
     for run in runs:
@@ -307,7 +332,7 @@ def summary_table(runs: Sequence[Run]) -> pd.DataFrame:
                 "before the finish step: test L1, capacity (medians)": _before_finish(run.final),
                 "network-steps per trial": _steps(network_steps(run.config)),
                 "wall s per trial": "—" if run.seconds is None else f"{run.seconds / len(run.final):.0f}",
-                "note": paper.note if paper else "",
+                "note": _note(run),
             }
         )
     return pd.DataFrame(rows)
