@@ -66,7 +66,7 @@ from ._batches import batch_order
 from ._reproducible import warn_if_alignment_dependent
 from ._rng import as_generator
 from ._validation import check_float, check_int
-from .evaluation import NonFiniteOutputWarning, check_data
+from .evaluation import NonFiniteOutputWarning, check_data, check_finite
 from .network import MaskedLinear, MaskedMLP
 
 __all__ = ["evaluate_pairs", "train_pairs"]
@@ -260,7 +260,7 @@ def evaluate_pairs(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP],
     result = torch.zeros(len(encoders), len(decoders), dtype=torch.float64)
     if not encoders or not decoders:
         return result
-    check_data(data, encoders[0].in_features, what="encoder input width")
+    check_data(data, encoders[0].in_features, what="encoder input width", finite=False)
     _check_widths(encoders, decoders, data.shape[1])
     modules = encoders + decoders
     was_training = [m.training for m in modules]
@@ -277,6 +277,7 @@ def evaluate_pairs(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP],
     result /= data.numel()
     bad = ~torch.isfinite(result)
     if bool(bad.any()):
+        check_finite(data)  # bad rows are the caller's error, not the networks'
         result[bad] = math.inf
         warnings.warn(
             f"{int(bad.sum())} encoder-decoder pair(s) give a non-finite output (NaN or inf); scored inf",
@@ -670,13 +671,16 @@ def _check_pairs(encoders: list, decoders: list, datas: list, rngs: list) -> Non
                         f"only once per call (clone it first)"
                     )
                 seen[id(module)] = f"{argument}[{i}]"
+    checked: set[int] = set()
     for k, (enc, dec) in enumerate(zip(encoders, decoders)):
         if enc.out_features != dec.in_features or dec.out_features != enc.in_features:
             raise ValueError(
                 f"encoders[{k}] ({enc.in_features}->{enc.out_features}) and decoders[{k}] "
                 f"({dec.in_features}->{dec.out_features}) do not make an autoencoder"
             )
-        check_data(datas[k], enc.in_features, argument=f"datas[{k}]")
+        # one pass over the values of each distinct tensor (a trial's pairs usually share one)
+        check_data(datas[k], enc.in_features, argument=f"datas[{k}]", finite=id(datas[k]) not in checked)
+        checked.add(id(datas[k]))
     rows = sorted({int(data.shape[0]) for data in datas})
     if len(rows) > 1:
         raise ValueError(

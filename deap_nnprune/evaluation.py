@@ -22,8 +22,16 @@ class NonFiniteOutputWarning(RuntimeWarning):
     """A network produced NaN or inf; its fitness is set to ``inf``."""
 
 
-def check_data(data: Tensor, width: int | None, argument: str = "data", what: str = "network input width") -> Tensor:
-    """Refuse data that is not a non-empty, finite 2-D tensor of the network's width (``None``: any)."""
+def check_data(
+    data: Tensor, width: int | None, argument: str = "data", what: str = "network input width", finite: bool = True
+) -> Tensor:
+    """Refuse data that is not a non-empty, finite 2-D tensor of the network's width (``None``: any).
+
+    With ``finite=False`` the pass over every value is left out: for a
+    caller whose result is non-finite whenever the data are, and who then
+    calls :func:`check_finite` (the evaluations: an L1 over rows holding NaN
+    or inf cannot be finite).
+    """
     if not isinstance(data, Tensor):
         hint = "; pass one split, e.g. data.train" if hasattr(data, "train") else ""
         raise TypeError(f"{argument} must be a torch.Tensor, got {type(data).__name__}{hint}")
@@ -33,6 +41,11 @@ def check_data(data: Tensor, width: int | None, argument: str = "data", what: st
         raise ValueError(f"{argument} has no rows (shape {tuple(data.shape)})")
     if width is not None and data.shape[1] != width:
         raise ValueError(f"{argument} has width {data.shape[1]} but the {what} is {width}")
+    return check_finite(data, argument) if finite else data
+
+
+def check_finite(data: Tensor, argument: str = "data") -> Tensor:
+    """Refuse a floating tensor holding NaN or inf, naming *argument*."""
     if data.is_floating_point() and not bool(torch.isfinite(data).all()):
         raise ValueError(f"{argument} contains NaN or inf")
     return data
@@ -81,6 +94,7 @@ def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_siz
         total += (output - batch).abs().sum(dtype=torch.float64)
     value = total.item() / data.numel()
     if not math.isfinite(value):
+        check_finite(data)  # bad rows are the caller's error, not the network's
         warnings.warn(
             "network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=2
         )
@@ -111,7 +125,7 @@ def evaluate_l1(
     result of :func:`~deap_nnprune.compact`.
     """
     _check_module(individual, "individual")
-    check_data(data, getattr(individual, "in_features", None))
+    check_data(data, getattr(individual, "in_features", None), finite=False)
     out_features = getattr(individual, "out_features", None)
     if out_features is not None and out_features != data.shape[1]:
         raise ValueError(
@@ -148,7 +162,7 @@ def evaluate_pair(
             f"encoder output width {encoder.out_features} does not match decoder input width {decoder.in_features}"
         )
     width: Any = encoder.in_features  # an int on every masked network (checked by _check_module)
-    check_data(data, width, what="encoder input width")
+    check_data(data, width, what="encoder input width", finite=False)
     if decoder.out_features != data.shape[1]:
         raise ValueError(f"decoder output width {decoder.out_features} does not match data width {data.shape[1]}")
     if batch_size is not None:

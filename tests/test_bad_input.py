@@ -43,6 +43,13 @@ def _scheduled_prune_toolbox():
     return tb
 
 
+def _with(rows, value):
+    """A copy of *rows* with *value* in one entry."""
+    rows = rows.clone()
+    rows[-1, 2] = value
+    return rows
+
+
 def _file(tmp_path, name, content):
     path = tmp_path / name
     if isinstance(content, np.ndarray):
@@ -129,6 +136,19 @@ API_CASES = [
      ValueError, r"Scheduled.*prune_probability"),
     ("NaN in training data", lambda p: dnp.mut_train(_ae(), torch.full((4, N_DIM), float("nan"))), ValueError,
      r"data contains NaN"),
+    # the evaluations look for NaN and inf only when the L1 comes out non-finite; a bad row always makes it so
+    ("NaN in scored data", lambda p: dnp.evaluate_l1(_ae(), _with(DATA.validation, float("nan"))), ValueError,
+     r"data contains NaN or inf"),
+    ("inf in data scored by a pair", lambda p: dnp.evaluate_pair(*(h[0] for h in _pairs()),
+                                                                 _with(DATA.validation, float("inf"))),
+     ValueError, r"data contains NaN or inf"),
+    ("-inf in data scored by pairs", lambda p: dnp.batched.evaluate_pairs(*_pairs(2),
+                                                                          _with(DATA.validation, -float("inf"))),
+     ValueError, r"data contains NaN or inf"),
+    # training passes once over each distinct tensor: a second, different one is still read
+    ("NaN in a second training tensor", lambda p: dnp.batched.train_pairs(
+        *_pairs(2), [DATA.train, _with(DATA.train, float("nan"))], [np.random.default_rng(k) for k in range(2)]),
+     ValueError, r"datas\[1\] contains NaN or inf"),
     ("splits passed where a tensor is needed", lambda p: dnp.evaluate_l1(_ae(), DATA), TypeError,
      r"data must be a torch\.Tensor.*DataSplits.*data\.train"),
     ("not a module", lambda p: dnp.evaluate_l1(None, DATA.train), TypeError, r"individual.*NoneType"),
