@@ -23,9 +23,13 @@ Rows:
 * **memory** — peak resident set size of a fresh process that builds 100
   cells of 4000 dims and trains them one epoch.
 
-Times are medians of several epochs after a warm-up epoch, wall clock.
+Times are medians of several epochs after a warm-up epoch, wall clock
+(on a GPU, each timed call ends with ``torch.cuda.synchronize()``).
+``--device cuda`` puts every network and tensor on the GPU; the memory
+section then reports the GPU's peak allocation, and the whole-algorithm rows
+are skipped.
 
-    python benchmarks/bench_epoch.py [--quick] [--threads N]
+    python benchmarks/bench_epoch.py [--quick] [--threads N] [--device cuda]
 """
 
 from __future__ import annotations
@@ -60,14 +64,22 @@ BETAS = (0.5, 0.999)
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def sync() -> None:
+    """Wait for queued GPU work, so that a wall-clock time covers it (nothing to do on the CPU)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def timed(run: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[float, float]:
     """(median, best) wall-clock seconds of *repeats* calls after *warmup* calls."""
     for _ in range(warmup):
         run()
+    sync()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run()
+        sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times), min(times)
 
@@ -76,12 +88,12 @@ def median_seconds(run: Callable[[], object], repeats: int, warmup: int = 1) -> 
     return timed(run, repeats, warmup)[0]
 
 
-def training_data(n_dim: int) -> torch.Tensor:
-    return dnp.datasets.binary_clustering(n_samples=ROWS, n_dim=n_dim, seed=0).train
+def training_data(n_dim: int, device: str = "cpu") -> torch.Tensor:
+    return dnp.datasets.binary_clustering(n_samples=ROWS, n_dim=n_dim, seed=0).train.to(device)
 
 
-def cells(k: int, n_dim: int, seed: int = 0, prune: float = 0.0):
-    """k paper pairs, each with its own learning rate near LR (as after learning-rate mutation)."""
+def cells(k: int, n_dim: int, seed: int = 0, prune: float = 0.0, device: torch.device | str = "cpu"):
+    """k paper pairs on *device*, each with its own learning rate near LR (as after learning-rate mutation)."""
     rng = np.random.default_rng(seed)
     rates = LR * (1 + 0.1 * rng.random(k))
     encoders = [dnp.MaskedMLP.from_preset("paper", n_dim, part="encoder", rng=rng, learning_rate=float(r))
@@ -93,7 +105,7 @@ def cells(k: int, n_dim: int, seed: int = 0, prune: float = 0.0):
         for net in encoders + decoders:
             for layer in net.layers:
                 apply_keep(layer, "weight", torch.from_numpy(rng.random(tuple(layer.weight.shape)) >= prune))
-    return encoders, decoders
+    return [net.to(device) for net in encoders], [net.to(device) for net in decoders]
 
 
 def paper_sizes(n_dim: int) -> list[int]:
@@ -138,13 +150,13 @@ class EagerAutoencoder(nn.Module):
 
 def baseline_epoch_runner(n_cells: int, data: torch.Tensor, steps: int) -> Callable[[], None]:
     torch.manual_seed(0)
-    models = [EagerAutoencoder(data.shape[1]) for _ in range(n_cells)]
+    models = [EagerAutoencoder(data.shape[1]).to(data.device) for _ in range(n_cells)]
     optimisers = [torch.optim.Adam(m.parameters(), lr=LR, betas=BETAS) for m in models]
     rng = np.random.default_rng(0)
 
     def epoch() -> None:
         for model, optimiser in zip(models, optimisers):
-            order = torch.from_numpy(rng.permutation(data.shape[0]))
+            order = torch.from_numpy(rng.permutation(data.shape[0])).to(data.device)
             for start in range(0, steps * BATCH, BATCH):
                 x = data[order[start:start + BATCH]]
                 loss = (model(x) - x).abs().mean()
@@ -159,7 +171,7 @@ def baseline_epoch_runner(n_cells: int, data: torch.Tensor, steps: int) -> Calla
 
 
 def ours_epoch_runner(k: int, data: torch.Tensor, steps: int, prune: float = 0.0) -> Callable[[], None]:
-    encoders, decoders = cells(k, data.shape[1], prune=prune)
+    encoders, decoders = cells(k, data.shape[1], prune=prune, device=data.device)
     rngs = [np.random.default_rng(i) for i in range(k)]
     datas = [data] * k
 
@@ -172,11 +184,11 @@ def ours_epoch_runner(k: int, data: torch.Tensor, steps: int, prune: float = 0.0
 # --- the floor -------------------------------------------------------------------------------
 
 
-def bmm_rate(k: int, n_dim: int, repeats: int) -> float:
+def bmm_rate(k: int, n_dim: int, repeats: int, device: str = "cpu") -> float:
     """FLOP/s of one step's batched products, written plainly ([K,5,1000]x[K,1000,30] ...)."""
     sizes, total, ops = paper_sizes(n_dim), 0, []
     for l, (i, o) in enumerate(zip(sizes[:-1], sizes[1:])):
-        x, w, d = torch.rand(k, BATCH, i), torch.rand(k, o, i), torch.rand(k, BATCH, o)
+        x, w, d = (torch.rand(shape, device=device) for shape in ((k, BATCH, i), (k, o, i), (k, BATCH, o)))
         ops.append(lambda x=x, w=w: torch.bmm(x, w.transpose(1, 2)))       # forward
         ops.append(lambda x=x, d=d: torch.bmm(d.transpose(1, 2), x))       # weight gradient
         total += 4 * i * o * BATCH * k
@@ -192,8 +204,8 @@ def bmm_rate(k: int, n_dim: int, repeats: int) -> float:
     return 20 * total / median_seconds(step, repeats)
 
 
-def sgemm_rate(repeats: int, n: int = 2048) -> float:
-    a, b = torch.rand(n, n), torch.rand(n, n)
+def sgemm_rate(repeats: int, n: int = 2048, device: str = "cpu") -> float:
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
     return 2 * n**3 / median_seconds(lambda: torch.mm(a, b), repeats)
 
 
@@ -202,8 +214,8 @@ def sgemm_rate(repeats: int, n: int = 2048) -> float:
 
 def gradient_variants(k: int, data: torch.Tensor, repeats: int, steps: int = 50) -> dict[str, float]:
     """Seconds per step of forward+backward for K pairs: hand-written, autograd, vmap."""
-    encoders, decoders = cells(k, data.shape[1])
-    x = data[torch.from_numpy(np.random.default_rng(0).integers(0, data.shape[0], k * BATCH))]
+    encoders, decoders = cells(k, data.shape[1], device=data.device)
+    x = data[torch.from_numpy(np.random.default_rng(0).integers(0, data.shape[0], k * BATCH)).to(data.device)]
     x = x.view(k, BATCH, -1).contiguous()
     results = {}
 
@@ -375,6 +387,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a fast smoke run: 20 steps, small K, few repeats")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own default)")
     parser.add_argument("--no-algorithms", action="store_true", help="skip the whole-algorithm rows")
+    parser.add_argument("--device", default="cpu", help="torch device for networks and data (default cpu)")
     parser.add_argument("--memory-child", nargs=3, type=int, metavar=("K", "N_DIM", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
@@ -384,14 +397,17 @@ def main() -> None:
         return
 
     quick = args.quick
+    device = str(dnp.resolve_device(args.device))
+    on_gpu = device != "cpu"
     steps = 20 if quick else ROWS // BATCH
     repeats = 1 if quick else 5
     scale = (10, 30) if quick else (10, 30, 100)
-    print(f"# Epoch speed: {machine()}")
+    gpu = f", on {torch.cuda.get_device_name(device)} (torch CUDA {torch.version.cuda})" if on_gpu else ""
+    print(f"# Epoch speed: {machine()}{gpu}")
     print(f"# {'QUICK smoke run: ' if quick else ''}{steps} steps of batch {BATCH} per epoch; "
           f"median of {repeats} epoch(s) after a warm-up epoch\n")
 
-    data = training_data(1000)
+    data = training_data(1000, device)
     mm, adam = flops_per_step(paper_sizes(1000))
     epoch_flops = 10 * steps * (mm + adam)
     rows: list[tuple[str, tuple[float, float], str]] = []
@@ -407,17 +423,17 @@ def main() -> None:
     if not quick:
         trials = timed(ours_epoch_runner(300, data, steps), 3)
         rows.append(("ours: K=300 (30 trials x 10 cells)", trials, f"{trials[0] / 30:.3f} s per trial-epoch"))
-        wide = timed(ours_epoch_runner(10, training_data(4000), steps), 3)
+        wide = timed(ours_epoch_runner(10, training_data(4000, device), steps), 3)
         rows.append(("ours: K=10, 4000 dims", wide, f"{wide[0] / ours[10][0]:.2f}x the 1000-dim epoch"))
 
-    rate_bmm = bmm_rate(10, 1000, repeats)
-    rate_sgemm = sgemm_rate(repeats)
+    rate_bmm = bmm_rate(10, 1000, repeats, device=device)
+    rate_sgemm = sgemm_rate(repeats, n=8192 if on_gpu else 2048, device=device)
     floor_bmm, floor_sgemm = epoch_flops / rate_bmm, epoch_flops / rate_sgemm
     gflop = epoch_flops / 1e9
     rows.append((f"floor: {gflop:.2f} GFLOP / bmm rate {rate_bmm / 1e9:.1f} GFLOP/s", (floor_bmm,) * 2, ""))
     rows.append((f"floor: {gflop:.2f} GFLOP / sgemm peak {rate_sgemm / 1e9:.1f} GFLOP/s", (floor_sgemm,) * 2, ""))
     # HOOK: whole-algorithm rows (one generation of each update mode) are added here when available.
-    if not args.no_algorithms and not quick:
+    if not args.no_algorithms and not quick and not on_gpu:
         splits = dnp.datasets.binary_clustering(n_samples=ROWS, n_dim=1000, seed=0)
         for label, seconds in algorithm_rows(splits, 10, 3):
             rows.append((label, (seconds, float("nan")), ""))
@@ -442,10 +458,19 @@ def main() -> None:
     print("|---|---:|")
     for label, seconds in gradient_variants(10, data, repeats).items():
         print(f"| forward+backward: {label} | {seconds * 1e3:.3f} |")
-    for label, seconds in adam_variants(10, data, steps, repeats).items():
-        print(f"| whole step, {label} | {seconds / steps * 1e3:.3f} |")
+    if not on_gpu:  # on a GPU the engine always takes the one-call path: there is nothing to compare
+        for label, seconds in adam_variants(10, data, steps, repeats).items():
+            print(f"| whole step, {label} | {seconds / steps * 1e3:.3f} |")
 
-    if not quick:
+    if on_gpu and not quick:
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device) / 2**20
+        seconds = median_seconds(ours_epoch_runner(100, training_data(4000, device), steps), 1, warmup=0)
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+        print("\n## GPU memory: 100 cells x 4000 dims, one epoch\n")
+        print(f"allocated before {before:.0f} MiB; peak {peak:.0f} MiB; first epoch {seconds:.2f} s "
+              f"({seconds / 10:.3f} s per 10 cells, warm-up included)")
+    elif not quick:
         memory = measure_memory(100, 4000, steps, args.threads)
         print("\n## Memory: 100 cells x 4000 dims, one epoch in a fresh process\n")
         print(f"network state (weights, masks, moments): {memory['state_mib']:.0f} MiB; "
