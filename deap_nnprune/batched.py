@@ -277,7 +277,7 @@ def evaluate_pairs(encoders: Sequence[MaskedMLP], decoders: Sequence[MaskedMLP],
     result /= data.numel()
     bad = ~torch.isfinite(result)
     if bool(bad.any()):
-        check_finite(data)  # bad rows are the caller's error, not the networks'
+        check_finite(data)  # the caller's error, not the networks' (see evaluation._mean_abs_error)
         result[bad] = math.inf
         warnings.warn(
             f"{int(bad.sum())} encoder-decoder pair(s) give a non-finite output (NaN or inf); scored inf",

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from ._validation import check_int
 from .capacity import capacity
 from .devices import DeviceLike, module_device, resolve_device
+from .network import EncoderDecoder, MaskedNetwork
 
 __all__ = ["evaluate_l1", "evaluate_pair", "evaluate_l1_capacity", "NonFiniteOutputWarning"]
 
@@ -25,12 +26,15 @@ class NonFiniteOutputWarning(RuntimeWarning):
 def check_data(
     data: Tensor, width: int | None, argument: str = "data", what: str = "network input width", finite: bool = True
 ) -> Tensor:
-    """Refuse data that is not a non-empty, finite 2-D tensor of the network's width (``None``: any).
+    """Refuse data that is not a non-empty 2-D tensor of the network's width (``None``: any), nor finite.
 
     With ``finite=False`` the pass over every value is left out: for a
     caller whose result is non-finite whenever the data are, and who then
-    calls :func:`check_finite` (the evaluations: an L1 over rows holding NaN
-    or inf cannot be finite).
+    calls :func:`check_finite` (the evaluations of this library's networks:
+    an L1 over rows holding NaN or inf cannot be finite).
+
+    >>> check_data(torch.zeros(3, 4), 4).shape
+    torch.Size([3, 4])
     """
     if not isinstance(data, Tensor):
         hint = "; pass one split, e.g. data.train" if hasattr(data, "train") else ""
@@ -45,10 +49,27 @@ def check_data(
 
 
 def check_finite(data: Tensor, argument: str = "data") -> Tensor:
-    """Refuse a floating tensor holding NaN or inf, naming *argument*."""
+    """*data* itself, or a ``ValueError`` naming *argument* when a floating tensor holds NaN or inf.
+
+    >>> check_finite(torch.tensor([1.0, float("nan")]), "rows")
+    Traceback (most recent call last):
+    ...
+    ValueError: rows contains NaN or inf
+    """
     if data.is_floating_point() and not bool(torch.isfinite(data).all()):
         raise ValueError(f"{argument} contains NaN or inf")
     return data
+
+
+def _keeps_its_input(*modules: nn.Module) -> bool:
+    """Whether every module is one of this library's networks, whose forward never changes its input.
+
+    For them a NaN or inf in the data always reaches the L1 (``|output - row|``
+    is then NaN or inf), so the evaluations read the data for such values only
+    when the L1 comes out non-finite. Any other module might clamp or clean
+    its input in place; its data are read up front.
+    """
+    return all(isinstance(module, (MaskedNetwork, EncoderDecoder)) for module in modules)
 
 
 def _check_module(module, argument: str) -> nn.Module:
@@ -80,7 +101,13 @@ def _placed(modules: Sequence[nn.Module], device: DeviceLike) -> Iterator[torch.
 
 
 @torch.no_grad()
-def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_size: int | None) -> float:
+def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_size: int | None, source: Tensor) -> float:
+    """The mean of ``|forward(row) - row|`` over *data* (*source* as placed and cast for the network).
+
+    A non-finite mean is the caller's error when *source*, the data as
+    given, holds NaN or inf (:func:`check_finite` raises), else the network's
+    (a warning, and ``inf``).
+    """
     total = torch.zeros((), dtype=torch.float64, device=data.device)
     step = data.shape[0] if batch_size is None else batch_size
     for start in range(0, data.shape[0], step):
@@ -94,7 +121,7 @@ def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_siz
         total += (output - batch).abs().sum(dtype=torch.float64)
     value = total.item() / data.numel()
     if not math.isfinite(value):
-        check_finite(data)  # bad rows are the caller's error, not the network's
+        check_finite(source)
         warnings.warn(
             "network output is not finite (NaN or inf); fitness set to inf", NonFiniteOutputWarning, stacklevel=2
         )
@@ -125,7 +152,7 @@ def evaluate_l1(
     result of :func:`~deap_nnprune.compact`.
     """
     _check_module(individual, "individual")
-    check_data(data, getattr(individual, "in_features", None), finite=False)
+    check_data(data, getattr(individual, "in_features", None), finite=not _keeps_its_input(individual))
     out_features = getattr(individual, "out_features", None)
     if out_features is not None and out_features != data.shape[1]:
         raise ValueError(
@@ -135,8 +162,8 @@ def evaluate_l1(
     if batch_size is not None:
         check_int("batch_size", batch_size, minimum=1)
     with _placed([individual], device) as target:
-        data = data.to(device=target, dtype=_dtype(individual))
-        return (_mean_abs_error(individual, data, batch_size),)
+        placed = data.to(device=target, dtype=_dtype(individual))
+        return (_mean_abs_error(individual, placed, batch_size, source=data),)
 
 
 def evaluate_pair(
@@ -162,14 +189,14 @@ def evaluate_pair(
             f"encoder output width {encoder.out_features} does not match decoder input width {decoder.in_features}"
         )
     width: Any = encoder.in_features  # an int on every masked network (checked by _check_module)
-    check_data(data, width, what="encoder input width", finite=False)
+    check_data(data, width, what="encoder input width", finite=not _keeps_its_input(encoder, decoder))
     if decoder.out_features != data.shape[1]:
         raise ValueError(f"decoder output width {decoder.out_features} does not match data width {data.shape[1]}")
     if batch_size is not None:
         check_int("batch_size", batch_size, minimum=1)
     with _placed([encoder, decoder], device) as target:
-        data = data.to(device=target, dtype=_dtype(encoder))
-        return (_mean_abs_error(lambda x: decoder(encoder(x)), data, batch_size),)
+        placed = data.to(device=target, dtype=_dtype(encoder))
+        return (_mean_abs_error(lambda x: decoder(encoder(x)), placed, batch_size, source=data),)
 
 
 def evaluate_l1_capacity(

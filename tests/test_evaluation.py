@@ -177,3 +177,26 @@ def test_a_compacted_network_is_scored_like_the_masked_one():
     dnp.mut_prune_random(ae, amount=0.5, rng=np.random.default_rng(1))
     x = torch.rand(6, 16, generator=torch.Generator().manual_seed(0))
     assert dnp.evaluate_l1(dnp.compact(ae), x)[0] == pytest.approx(dnp.evaluate_l1(ae, x)[0], abs=1e-6)
+
+
+def test_finite_data_that_overflow_the_networks_dtype_score_inf_with_a_warning_not_an_error(ae, data):
+    """The data as given are finite: the overflow is the cast's, so every evaluation warns and scores inf."""
+    rows = data.train.double()
+    rows[0, 0] = 1e39  # finite in float64, inf once cast to the networks' float32
+    with pytest.warns(dnp.NonFiniteOutputWarning):
+        assert dnp.evaluate_pair(ae.encoder, ae.decoder, rows) == (math.inf,)
+    with pytest.warns(dnp.NonFiniteOutputWarning):
+        assert dnp.batched.evaluate_pairs([ae.encoder], [ae.decoder], rows)[0, 0].item() == math.inf
+    with pytest.warns(dnp.NonFiniteOutputWarning):
+        assert dnp.evaluate_l1(ae, rows) == (math.inf,)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_module_that_cleans_its_input_in_place_cannot_hide_bad_data(data, bad):
+    """Any module may be scored; one that is not this library's network has its data read up front."""
+    rows = data.train.clone()
+    rows[1, 3] = bad
+    cleaner = torch.nn.Hardtanh(0.0, 1.0, inplace=True)  # clamps the rows themselves: inf becomes 1
+    with pytest.raises(ValueError, match="data contains NaN or inf"):
+        dnp.evaluate_l1(cleaner, rows)
+    assert dnp.evaluate_l1(cleaner, data.train)[0] < 0.01  # the rows (binary plus a little noise) barely change

@@ -72,7 +72,9 @@ def test_report_notes_the_changed_settings_of_a_run_instead_of_the_papers_note(t
     ablated["network"]["persistent_masks"] = True
     runs = [tiny, replace(tiny, config=as_published), replace(tiny, config=ablated)]
     notes = summary_table(runs).note.tolist()
-    assert notes[0] == "changed: data.n_samples=20, data.n_dim=16, data.n_clusters=4, algorithm.epochs=2, algorithm.cells=3"
+    assert notes[0] == (
+        "changed: data.n_samples=20, data.n_dim=16, data.n_clusters=4, algorithm.epochs=2, algorithm.cells=3"
+    )
     assert notes[1] == PAPER_RESULTS[name].note != ""
     assert notes[2] == "changed: network.persistent_masks=True"
 
@@ -126,6 +128,25 @@ def test_report_pools_folders_of_one_configuration_run_with_different_seeds(tmp_
     text = write_report([tmp_path], tmp_path / "report").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| paper-coevolution-none |"))
     assert "| 4 |" in row
+
+
+def test_report_pools_folders_run_on_another_device_or_thread_count(tmp_path):
+    """A folder made on a GPU machine (its config says so) holds more trials of the same configuration."""
+    import json
+
+    for seed in (0, 1):
+        assert main(["run", "--preset", "paper-coevolution-none", *TINY, "--trials", "2", "--seed", str(seed),
+                     "--out", str(tmp_path / f"seed-{seed}")]) == 0
+    path = tmp_path / "seed-1" / "config.json"
+    saved = json.loads(path.read_text())
+    for block in (saved["config"], saved["identity"]):
+        block["run"].update(device="cuda", threads=4)
+    path.write_text(json.dumps(saved))
+    run, = find_runs([tmp_path])
+    assert len(run.final) == 4 and run.final.seed.is_unique
+    saved["config"]["training"]["lr"] *= 2  # what a trial is: no longer the same configuration
+    path.write_text(json.dumps(saved))
+    assert len(find_runs([tmp_path])) == 2
 
 
 def test_report_refuses_to_pool_the_same_trials_twice(tmp_path):

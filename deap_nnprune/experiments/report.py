@@ -91,7 +91,8 @@ def _wall_seconds(folder: Path) -> float | None:
 
 
 #: Run settings that say how many trials ran and how, not what a trial is: folders differing only here pool.
-HOW_TRIALS_RAN = ("seed", "batch_trials", "engine", "trials")
+#: The engine, the device and the thread count change results only by floating-point rounding.
+HOW_TRIALS_RAN = ("seed", "batch_trials", "engine", "trials", "device", "threads")
 
 
 def _same_but_seed(config: dict) -> str:
@@ -133,7 +134,7 @@ def pool(runs: Sequence[Run]) -> list[Run]:
     """Merge run folders of one configuration run with different root seeds into one :class:`Run`.
 
     Folders whose settings are equal except ``run.seed`` (and how many trials
-    ran, and how), and whose tables have the same columns (written by the
+    ran, and how: :data:`HOW_TRIALS_RAN`), and whose tables have the same columns (written by the
     same version of the library's tables), hold independent trials of the
     same configuration: their trials are taken together, in the order given,
     renumbered from 0. A trial seed seen twice is refused: it would count one
