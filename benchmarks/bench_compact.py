@@ -20,28 +20,17 @@ matrix stored sparse (CSR, ``torch.sparse.mm``), which is what unstructured spar
 from __future__ import annotations
 
 import argparse
-import warnings
 import datetime
 import io
 import os
 import platform
-import statistics
-import time
+import warnings
 
 import numpy as np
 import torch
+from _timing import median_seconds  # benchmarks/ is on sys.path when run as a script
 
 import deap_nnprune as dnp
-
-
-def median_seconds(function, repeats: int) -> float:
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def saved_bytes(module: torch.nn.Module) -> int:

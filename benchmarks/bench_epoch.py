@@ -40,7 +40,6 @@ import datetime
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -55,6 +54,8 @@ import deap_nnprune as dnp
 from deap_nnprune import batched
 from deap_nnprune.batched import train_pairs
 
+from _timing import median_seconds, timed  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 BATCH = 5
 ROWS = 1000
 LR = 1e-5
@@ -62,30 +63,6 @@ BETAS = (0.5, 0.999)
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def sync() -> None:
-    """Wait for queued GPU work, so that a wall-clock time covers it (nothing to do on the CPU)."""
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-
-
-def timed(run: Callable[[], object], repeats: int, warmup: int = 1) -> tuple[float, float]:
-    """(median, best) wall-clock seconds of *repeats* calls after *warmup* calls."""
-    for _ in range(warmup):
-        run()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
-
-
-def median_seconds(run: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    return timed(run, repeats, warmup)[0]
 
 
 def training_data(n_dim: int, device: str = "cpu") -> torch.Tensor:

@@ -22,23 +22,12 @@ import argparse
 import datetime
 import os
 import platform
-import statistics
-import time
 
 import torch
+from _timing import median_seconds  # benchmarks/ is on sys.path when run as a script
 
 import deap_nnprune as dnp
 from deap_nnprune.evaluation import check_finite
-
-
-def median_seconds(call, repeats: int) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
