@@ -102,7 +102,7 @@ def _placed(modules: Sequence[nn.Module], device: DeviceLike) -> Iterator[torch.
 
 @torch.no_grad()
 def _mean_abs_error(forward: Callable[[Tensor], Tensor], data: Tensor, batch_size: int | None, source: Tensor) -> float:
-    """The mean of ``|forward(row) - row|`` over *data* (*source* as placed and cast for the network).
+    """The mean of ``|forward(row) - row|`` over *data*, which is *source* placed and cast for the network.
 
     A non-finite mean is the caller's error when *source*, the data as
     given, holds NaN or inf (:func:`check_finite` raises), else the network's
