@@ -95,24 +95,27 @@ def _scoop_workers(root_pid: int) -> list[int]:
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _kill_a_worker_holding_a_trial(process: subprocess.Popen, out: Path, timeout: float = 60) -> bool:
+    """SIGKILL the SCOOP worker (not the origin) while both trials are unfinished; False when that never happened.
 
-
-def _busy_worker(process: subprocess.Popen, timeout: float = 60) -> int:
-    """A SCOOP worker (not the origin) that is running a trial: it has used a second of CPU."""
+    A trial's checkpoint lives from its first epoch until its result is about to go back, so while both
+    checkpoints exist neither trial has returned, and the origin holds at most one of them: the worker
+    holds the other. The worker is paused while that is checked, so it cannot finish in between.
+    """
+    both = [out / "checkpoints" / f"trial-{k}.ckpt" for k in range(2)]
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the run ended before a worker was seen working"
+    while process.poll() is None and time.monotonic() < deadline:
         for pid in _scoop_workers(process.pid):
             try:
-                if _cpu_seconds(pid) > 1.0:
-                    return pid
-            except OSError:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
                 continue
-        time.sleep(0.05)
-    pytest.fail("no SCOOP worker started working")
+            if all(path.exists() for path in both):
+                os.kill(pid, signal.SIGKILL)
+                return True
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(0.002)
+    return False
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
@@ -125,13 +128,10 @@ def test_losing_a_scoop_worker_mid_run_still_ends_identical(subprocess_env, tmp_
                                 "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=subprocess_env, start_new_session=True)
     try:
-        _wait_for(out / "checkpoints" / "trial-1.ckpt", process)
-        if (out / "trials" / "trial-0" / "final.csv").exists():
-            pytest.skip("SCOOP ran the two trials one after the other; no worker held a trial to lose")
-        # both trials run at once, one per process: the worker holds one of them
-        worker = _busy_worker(process)
-        os.kill(worker, signal.SIGKILL)
+        killed = _kill_a_worker_holding_a_trial(process, out)
         _, stderr = process.communicate(timeout=150)  # SCOOP notices the lost task and resends it
+        if not killed:
+            pytest.skip("SCOOP ran the two trials one after the other; no worker held a trial to lose")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -1,6 +1,7 @@
 """One writer per run folder: a second run on a folder in use is refused; a dead owner's lock is taken over."""
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -28,13 +29,19 @@ def test_a_second_run_on_a_folder_in_use_exits_2_naming_the_folder_and_the_owner
         assert first.poll() is None, first.communicate()
         assert time.monotonic() < deadline, "the first run never took the lock"
         time.sleep(0.005)
-    owner = lock_owner(out)
-    assert owner["pid"] == first.pid and owner["host"] == socket.gethostname()
-    for extra in (["--resume"], ["--overwrite"]):
-        second = cli(subprocess_env, "run", "--preset", "quick", *LONGER, "--out", str(out), *extra)
-        assert second.returncode == 2, second.stderr
-        assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
-        assert str(out) in second.stderr and f"PID {first.pid}" in second.stderr
+    # the first run is paused while the second tries, so on a fast machine it cannot finish (and free the
+    # folder) first; a paused process is alive, so its lock still holds
+    first.send_signal(signal.SIGSTOP)
+    try:
+        owner = lock_owner(out)
+        assert owner["pid"] == first.pid and owner["host"] == socket.gethostname()
+        for extra in (["--resume"], ["--overwrite"]):
+            second = cli(subprocess_env, "run", "--preset", "quick", *LONGER, "--out", str(out), *extra)
+            assert second.returncode == 2, second.stderr
+            assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
+            assert str(out) in second.stderr and f"PID {first.pid}" in second.stderr
+    finally:
+        first.send_signal(signal.SIGCONT)
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err  # the first run was not disturbed
     assert (out / "final.csv").is_file() and not (out / LOCK_NAME).exists()

@@ -222,13 +222,20 @@ def mann_whitney(groups: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     exceeds one of *b* (ties count half): 0.5 is no effect; for a loss,
     ``A < 0.5`` means *a* tends to be lower. By the usual thresholds
     ``|A - 0.5|`` of 0.06, 0.14 and 0.21 are small, medium and large.
+    When both samples hold one and the same value, ``p_value`` is 1 and
+    ``A`` is 0.5, whatever the scipy version (scipy 1.18 gives nan there).
+
+    >>> mann_whitney({"a": [1.0, 1.0], "b": [1.0]})[["U", "p_value", "A"]].iloc[0].tolist()
+    [1.0, 1.0, 0.5]
     """
     mannwhitneyu = require("scipy.stats", "report", "the Mann–Whitney U test").mannwhitneyu
 
     rows = []
     for (a, values_a), (b, values_b) in itertools.combinations(groups.items(), 2):
         x, y = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
-        if len(x) and len(y):
+        if len(x) and len(y) and np.ptp(np.concatenate([x, y])) == 0:
+            u, p = len(x) * len(y) / 2, 1.0  # one value in both: no evidence of a difference (newer scipy says nan)
+        elif len(x) and len(y):
             result = mannwhitneyu(x, y, alternative="two-sided")
             u, p = float(result.statistic), float(result.pvalue)
         else:
