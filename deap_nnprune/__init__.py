@@ -8,7 +8,7 @@ learning-rate operators follow ``deap.tools`` conventions; the algorithms
 from . import _reproducible  # noqa: F401 -- first, for its side effect: MKL's alignment-independent mode
 
 # isort: split
-from . import algorithms, datasets, export, registry, schedules
+from . import algorithms, datasets, export, registry, schedules, spread
 from ._masking import apply_keep, freeze_masks, maskable_entries, masked_layers
 from .capacity import capacity, count_alive, paper_capacity, record_pruned
 from .compaction import CompactAutoencoder, compact
@@ -36,6 +36,7 @@ from .pruning import (
     mut_prune_gradual,
     mut_prune_magnitude,
     mut_prune_random,
+    mut_prune_spread,
     mut_prune_variance,
     neurons_alive,
     prune_by,
@@ -52,6 +53,7 @@ __all__ = [
     "datasets",
     "export",
     "schedules",
+    "spread",
     "registry",
     "apply_keep",
     "freeze_masks",
@@ -92,6 +94,7 @@ __all__ = [
     "mut_perturb_random",
     "mut_prune_magnitude",
     "mut_prune_variance",
+    "mut_prune_spread",
     "mut_prune_conjunctive",
     "mut_prune_gradual",
     "mut_prune_finetune",

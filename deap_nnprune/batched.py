@@ -68,6 +68,7 @@ from ._rng import as_generator
 from ._validation import check_float, check_int
 from .evaluation import NonFiniteOutputWarning, check_data, check_finite
 from .network import MaskedLinear, MaskedMLP
+from .spread import spread_record
 
 __all__ = ["evaluate_pairs", "train_pairs"]
 
@@ -406,14 +407,27 @@ class _Buffers:
         return self.deltas[li].transpose(1, 2) if self.flip[li] else self.deltas[li]
 
 
-def _gradients(x: Tensor, stack: _StackedPairs, grads: list[Tensor], acts: list[_Activation], buf: _Buffers) -> None:
+def _gradients(
+    x: Tensor,
+    stack: _StackedPairs,
+    grads: list[Tensor],
+    acts: list[_Activation],
+    buf: _Buffers,
+    keep_logits: bool = False,
+) -> tuple[list[Tensor], Tensor | None]:
     """L1 loss of every pair on its batch *x* ``[C, B, width]``; gradients into *grads*.
 
     Each pair's loss is its own mean, so its gradient is ``sign(y - x) / (B*width)``
     pushed back through its own layers (batched products and the activations'
     backward kernels). Transposes are views: BLAS reads them in place.
+
+    Returns every layer's output after its activation (``[C, B, out]`` views,
+    valid until the next step) and, with *keep_logits*, a copy of the last
+    layer's output before its activation.
     """
     params, h, saved, inputs = stack.params, x, [], []
+    logits = None
+    last = len(stack.layout) - 1
     for li, (w, b) in enumerate(stack.layout):
         inputs.append(h)
         if stack.flip[li]:  # y = h @ S + b, S = W^T
@@ -425,6 +439,8 @@ def _gradients(x: Tensor, stack: _StackedPairs, grads: list[Tensor], acts: list[
             torch.bmm(params[w], h.transpose(1, 2), out=buf.outs[li])
         else:
             torch.baddbmm(params[b].transpose(1, 2), params[w], h.transpose(1, 2), out=buf.outs[li])
+        if keep_logits and li == last:
+            logits = buf.output(li).clone()
         h, state = acts[li](buf.output(li), grad=True)
         saved.append((h, state))
     d = torch.sub(h, x, out=buf.loss).sign_().mul_(1.0 / x[0].numel())
@@ -442,6 +458,7 @@ def _gradients(x: Tensor, stack: _StackedPairs, grads: list[Tensor], acts: list[
         elif li:
             torch.bmm(d, params[w], out=buf.deltas[li])
         d = buf.delta(li)
+    return [out for out, _ in saved], logits
 
 
 class _AdamCall(NamedTuple):
@@ -636,6 +653,9 @@ def _train_chunk(
         enc.train()
         dec.train()
     buffers: dict[int, _Buffers] = {}
+    records = [(k, spread_record(enc), spread_record(dec)) for k, (enc, dec) in enumerate(pairs)]
+    records = [(k, e, d) for k, e, d in records if e is not None or d is not None]
+    n_enc = stack.n_encoder_layers
     segment = 0
     for i in range(n_steps):
         if segment + 1 < len(change_at) and change_at[segment + 1] == i:
@@ -644,7 +664,12 @@ def _train_chunk(
         rows = (bounds[i + 1] - bounds[i]) // n_pairs
         buf = buffers.get(rows) or buffers.setdefault(rows, _Buffers(stack, n_pairs, rows, source.shape[1]))
         torch.index_select(source, 0, flat[bounds[i] : bounds[i + 1]], out=buf.x)
-        _gradients(buf.x.view(n_pairs, rows, -1), stack, grads, acts, buf)
+        outs, logits = _gradients(buf.x.view(n_pairs, rows, -1), stack, grads, acts, buf, keep_logits=bool(records))
+        for k, enc_record, dec_record in records:  # the weights before this step's update, as the outputs
+            if enc_record is not None:
+                enc_record.update([out[k] for out in outs[:n_enc]])
+            if dec_record is not None and logits is not None:
+                dec_record.update([out[k] for out in outs[n_enc:-1]] + [logits[k]])
         if settings.fresh_per_batch:
             torch._foreach_zero_(stack.exp_avgs + stack.exp_avg_sqs)
             steps.fill_(1.0)

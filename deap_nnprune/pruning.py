@@ -68,6 +68,7 @@ from .activations import activation_moments, input_width, layer_activations
 from .capacity import capacity, record_pruned
 from .evaluation import check_data
 from .network import MaskedLayer
+from .spread import recorded_halves, spread_record
 
 __all__ = [
     "prune_by",
@@ -85,6 +86,7 @@ __all__ = [
     "FLOOR_ACTIONS",
     "mut_perturb_random",
     "mut_prune_variance",
+    "mut_prune_spread",
     "mut_prune_conjunctive",
 ]
 
@@ -626,8 +628,89 @@ def mut_prune_variance(
 
 
 def _survival(moments) -> np.ndarray:
-    normalised = _min_max(moments.std().cpu().numpy())
-    return np.ones(len(moments.std())) if normalised is None else 1.0 - normalised
+    return _survival_of(moments.std().cpu().numpy())
+
+
+def _survival_of(spread: np.ndarray) -> np.ndarray:
+    """Each neuron's survival probability: 1 - its min–max normalised *spread*; all ones when all are equal."""
+    normalised = _min_max(spread)
+    return np.ones(len(spread)) if normalised is None else 1.0 - normalised
+
+
+def mut_prune_spread(
+    individual: nn.Module,
+    min_alive: int = 1,
+    rng: np.random.Generator | None = None,
+    *,
+    min_capacity: float = 0.0,
+) -> tuple[nn.Module]:
+    """Variance pruning on the activations recorded while training, as the paper authors' code measures them.
+
+    :func:`mut_prune_variance` measures each neuron's deviation in one pass
+    over data at the current weights. This operator reads instead the
+    individual's :class:`~deap_nnprune.spread.SpreadRecord`: every training
+    batch since its last prune, each neuron's standard deviation over those
+    batches at each batch position, summed over positions (hidden layers
+    after their activation, a decoder's output layer before its sigmoid;
+    see :mod:`deap_nnprune.spread`). The rule is then
+    :func:`mut_prune_variance`'s: per layer the spreads are min–max
+    normalised and every alive entry of neuron *j* survives with
+    probability ``1 - normalised[j]``; a layer whose spreads are all equal
+    (or that recorded no pass) prunes nothing. Afterwards the record is
+    cleared. Start the record before the first training step, with
+    :func:`deap_nnprune.spread.start_recording`; the stacked training
+    engine fills it (the autograd engine does not).
+
+    Parameters
+    ----------
+    individual:
+        A :class:`~deap_nnprune.MaskedAutoencoder` or one
+        :class:`~deap_nnprune.MaskedMLP` half that records; changed in place.
+    min_alive:
+        Fewest alive neurons a layer may be left with; 0 disables the guard.
+    rng:
+        ``numpy.random.Generator``; ``None`` seeds one from torch's global generator.
+    min_capacity:
+        Floor in [0, 1]: do nothing (and keep the record) when the
+        individual's capacity is at or below it.
+
+    >>> import numpy as np, torch
+    >>> from deap_nnprune import MaskedAutoencoder, capacity, mut_train
+    >>> from deap_nnprune.spread import spread_record, start_recording
+    >>> ae = MaskedAutoencoder.from_preset("paper", n_dim=16)
+    >>> start_recording(ae)
+    >>> _ = mut_train(ae, torch.rand(40, 16), rng=np.random.default_rng(0))
+    >>> _ = mut_prune_spread(ae, rng=np.random.default_rng(0))
+    >>> capacity(ae) < 1.0, spread_record(ae.encoder).passes
+    (True, 0)
+    """
+    check_int("min_alive", min_alive, minimum=0)
+    halves = recorded_halves(individual)
+    records = []
+    for half in halves:
+        record = spread_record(half)
+        if record is None:
+            raise ValueError(
+                f"mut_prune_spread: the {type(half).__name__} has no activation record; call "
+                "deap_nnprune.spread.start_recording(individual) before training it"
+            )
+        records.append(record)
+    if at_floor(individual, min_capacity):
+        return (individual,)
+    survive = {}
+    for half, record in zip(halves, records):
+        spreads = record.spread() if record.passes else [np.zeros(layer.out_features) for layer in half.layers]
+        survive.update({id(layer): _survival_of(s) for layer, s in zip(half.layers, spreads)})
+    prune_by(
+        individual,
+        functools.partial(decide_by_survival, survive=survive),
+        min_alive=min_alive,
+        min_capacity=min_capacity,
+        rng=rng,
+    )
+    for record in records:
+        record.clear()
+    return (individual,)
 
 
 def decide_by_survival(layer: MaskedLayer, rng: np.random.Generator, survive: dict[int, np.ndarray]) -> Decision:

@@ -12,7 +12,7 @@ lookup — nothing global is changed — so a worker process that receives the
 configuration finds the same operators.
 
 >>> sorted(operators())
-['conjunctive', 'gradual_magnitude', 'magnitude', 'random', 'variance']
+['conjunctive', 'gradual_magnitude', 'magnitude', 'random', 'variance', 'variance_batches']
 >>> operators()["variance"].base_probability
 0.1
 """
@@ -32,6 +32,7 @@ from .pruning import (
     mut_prune_gradual,
     mut_prune_magnitude,
     mut_prune_random,
+    mut_prune_spread,
     mut_prune_variance,
 )
 
@@ -73,7 +74,10 @@ class OperatorSpec:
     bind ``total_steps``, the Adam steps of the whole run (a schedule such as
     gradual magnitude pruning reads its progress from the network's step
     count); *needs_persistent_masks* makes configurations with the
-    regrowth compatibility mode refuse it.
+    regrowth compatibility mode refuse it; *records_spread* makes the
+    toolbox start every initial network's activation record
+    (:func:`deap_nnprune.spread.start_recording`) and configurations with
+    the autograd engine (which records nothing) refuse it.
 
     >>> OperatorSpec("halve", lambda individual, **kw: (individual,), parameters=("amount",)).needs_data
     False
@@ -86,6 +90,7 @@ class OperatorSpec:
     parameters: tuple[str, ...] = ()
     needs_run_length: bool = False
     needs_persistent_masks: bool = False
+    records_spread: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier() or self.name == "none":
@@ -172,6 +177,7 @@ BUILTIN_OPERATORS = (
         needs_persistent_masks=True,
     ),
     OperatorSpec("variance", mut_prune_variance, 0.1, needs_data=True),
+    OperatorSpec("variance_batches", mut_prune_spread, 0.1, records_spread=True),
     OperatorSpec("conjunctive", mut_prune_conjunctive, 0.5, needs_data=True, parameters=("threshold", "n_cases")),
 )
 

@@ -453,9 +453,15 @@ class ExperimentConfig:
                 f"pruning.operator must be one of none, {', '.join(names)} (a plugin's operator needs "
                 f"run.plugins / --plugin, importable from PYTHONPATH), got {self.pruning.operator!r}"
             )
-        if self.pruning.operator != "none" and not self.network.persistent_masks:
-            if registry.operators(self.run.plugins)[self.pruning.operator].needs_persistent_masks:
+        if self.pruning.operator != "none":
+            spec = registry.operators(self.run.plugins)[self.pruning.operator]
+            if spec.needs_persistent_masks and not self.network.persistent_masks:
                 raise ConfigError(f"pruning.operator = {self.pruning.operator} needs network.persistent_masks = true")
+            if spec.records_spread and self.run.engine != "stacked":
+                raise ConfigError(
+                    f"pruning.operator = {self.pruning.operator} reads activations the stacked engine records; "
+                    f"run.engine = {self.run.engine} records none"
+                )
         source = self.data.source
         if source not in data_names and Path(source).suffix.lower() not in DATA_FILE_SUFFIXES:
             raise ConfigError(

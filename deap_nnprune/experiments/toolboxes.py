@@ -24,6 +24,7 @@ from ..batched import evaluate_pairs, train_pairs
 from ..conv import conv_halves
 from ..evaluation import evaluate_l1, evaluate_pair
 from ..network import ACTIVATIONS, MaskedMLP
+from ..spread import start_recording
 from ..training import mut_learning_rate, mut_train, mut_train_pair
 from .config import DataConfig, ExperimentConfig, base_probability
 from .individuals import Autoencoder, Decoder, Encoder, FitnessMin
@@ -228,15 +229,23 @@ def initial_cells(config: ExperimentConfig, n_dim: int, seeds, device: torch.dev
         rng = _init_rng(seed)
         for _ in range(config.algorithm.cells):
             encoder, decoder = make_halves(config, n_dim, rng)
-            encoders.append(encoder.to(device))
-            decoders.append(decoder.to(device))
+            encoders.append(_recording(config, encoder.to(device)))
+            decoders.append(_recording(config, decoder.to(device)))
     return encoders, decoders
 
 
 def initial_autoencoder(config: ExperimentConfig, n_dim: int, seed: int, device: torch.device):
     """The canonical loop's first parent, initialised from *seed*."""
     encoder, decoder = make_halves(config, n_dim, _init_rng(seed), individuals=False)
-    return Autoencoder(encoder, decoder).to(device)
+    return _recording(config, Autoencoder(encoder, decoder).to(device))
+
+
+def _recording(config: ExperimentConfig, network):
+    """*network*, recording its activations when the configured operator reads them (``records_spread``)."""
+    operator = config.pruning.operator
+    if operator != "none" and registry.operators(config.run.plugins)[operator].records_spread:
+        start_recording(network)
+    return network
 
 
 def breeding_population(config: ExperimentConfig) -> int:

@@ -1,0 +1,135 @@
+"""A network's activation spread over its training passes, batch position by batch position.
+
+This is the activation statistic of the paper authors' variance pruning,
+kept as a record on each network half (encoder or decoder). Every training
+step of the stacked engine (:func:`deap_nnprune.batched.train_pairs`, so
+:func:`~deap_nnprune.mut_train` and :func:`~deap_nnprune.mut_train_pair`
+too) adds, for each layer, the ``[rows, width]`` block of outputs the
+step's batch produced: a hidden layer's output after its activation, and a
+decoder's last layer's output *before* its output activation (the
+reconstruction's logits). The *spread* of neuron ``j`` is
+
+    spread[j] = Σ over batch positions p of std over passes of output[pass, p, j]
+
+(population standard deviation), which grows both with how differently the
+neuron answers different rows and with how much its answers drifted while
+the network trained. :func:`deap_nnprune.pruning.mut_prune_spread` prunes
+with it and then clears the record, so each prune sees the passes since the
+previous one.
+
+A network records only after :func:`start_recording`; a record is an
+ordinary attribute, so ``copy.deepcopy`` (``toolbox.clone``), pickling and
+checkpoints carry it, and a saved ``state_dict`` does not. Passes whose
+batch has another number of rows than the record's first (the short last
+batch of an epoch) are not recorded. Records are kept in float64 on the
+network's device; updating one costs a few small elementwise operations per
+layer and step.
+
+>>> import torch
+>>> from deap_nnprune import MaskedAutoencoder, mut_train
+>>> ae = MaskedAutoencoder.from_preset("paper", n_dim=16)
+>>> start_recording(ae)
+>>> _ = mut_train(ae, torch.rand(40, 16), epochs=2)
+>>> record = spread_record(ae.decoder)
+>>> record.passes, [s.shape for s in record.spread()]
+(16, [(30,), (16,)])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .network import MaskedAutoencoder, MaskedMLP
+
+__all__ = ["SpreadRecord", "start_recording", "spread_record", "recorded_halves"]
+
+#: The attribute of a network half that holds its record.
+_ATTRIBUTE = "spread_record"
+
+
+class SpreadRecord:
+    """Running mean and sum of squared deviations (Welford) of each layer's outputs, per batch position.
+
+    >>> record = SpreadRecord()
+    >>> for value in (0.0, 2.0):
+    ...     record.update([torch.full((2, 1), value)])   # 2 batch positions, 1 neuron
+    >>> record.spread()[0].tolist()                       # std 1.0 at each of the 2 positions
+    [2.0]
+    """
+
+    def __init__(self) -> None:
+        self.passes = 0
+        self.rows: int | None = None
+        self._mean: list[Tensor] = []
+        self._m2: list[Tensor] = []
+
+    def update(self, outputs: Sequence[Tensor]) -> None:
+        """Add one pass: *outputs* holds each layer's ``[rows, width]`` outputs for one batch."""
+        rows = int(outputs[0].shape[0])
+        if self.rows is None:
+            self.rows = rows
+        if rows != self.rows:
+            return
+        if not self._mean:
+            self._mean = [torch.zeros(o.shape, dtype=torch.float64, device=o.device) for o in outputs]
+            self._m2 = [torch.zeros_like(m) for m in self._mean]
+        self.passes += 1
+        for out, mean, m2 in zip(outputs, self._mean, self._m2):
+            x = out.to(torch.float64)
+            delta = x - mean
+            mean.add_(delta / self.passes)
+            m2.add_(delta * (x - mean))
+
+    def spread(self) -> list[np.ndarray]:
+        """Per layer, ``Σ_p std(output[:, p, j])`` over the recorded passes (zeros before any pass)."""
+        if not self.passes:
+            return [np.zeros(m.shape[1]) for m in self._mean]
+        return [(m2 / self.passes).sqrt().sum(0).cpu().numpy() for m2 in self._m2]
+
+    def clear(self) -> None:
+        """Forget every pass (the batch size is chosen again by the next one)."""
+        self.passes, self.rows, self._mean, self._m2 = 0, None, [], []
+
+
+def recorded_halves(network: nn.Module) -> list[MaskedMLP]:
+    """The :class:`MaskedMLP` halves of *network* (itself when it is one), encoder first.
+
+    >>> from deap_nnprune import MaskedAutoencoder
+    >>> len(recorded_halves(MaskedAutoencoder.from_preset("paper", n_dim=16)))
+    2
+    """
+    halves = [network.encoder, network.decoder] if isinstance(network, MaskedAutoencoder) else [network]
+    if not all(isinstance(half, MaskedMLP) for half in halves):
+        raise TypeError(
+            "activation spread is recorded on a MaskedAutoencoder of MaskedMLP halves or a MaskedMLP, not on "
+            f"{' and '.join(type(half).__name__ for half in halves)}"
+        )
+    return [half for half in halves if isinstance(half, MaskedMLP)]
+
+
+def start_recording(network: nn.Module) -> None:
+    """Give every half of *network* an empty :class:`SpreadRecord` (replacing any it had).
+
+    >>> from deap_nnprune import MaskedMLP
+    >>> half = MaskedMLP.from_preset("paper", 16, part="encoder")
+    >>> start_recording(half)
+    >>> spread_record(half).passes
+    0
+    """
+    for half in recorded_halves(network):
+        setattr(half, _ATTRIBUTE, SpreadRecord())
+
+
+def spread_record(half: nn.Module) -> SpreadRecord | None:
+    """The record of a network half, or ``None`` when it does not record.
+
+    >>> from deap_nnprune import MaskedMLP
+    >>> spread_record(MaskedMLP.from_preset("paper", 16, part="decoder")) is None
+    True
+    """
+    record = getattr(half, _ATTRIBUTE, None)
+    return record if isinstance(record, SpreadRecord) else None
