@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from ._adam import AdamSettings, adam_step
 from ._masking import maskable_entries
 from .network import MaskedLayer
+from .spread import is_recording
 
 __all__: list[str] = []
 
@@ -38,8 +39,14 @@ def train_autograd(
 
     ``layers[i]`` is trained at base rate ``lrs[i]`` (StepLR applied per
     layer from its own ``adam_step``); the moments and step counts are the
-    layers' buffers.
+    layers' buffers. A network that records its activations
+    (:mod:`deap_nnprune.spread`) is refused: this engine does not record.
     """
+    if is_recording(forward):
+        raise ValueError(
+            "engine='autograd' does not record activations, and this network keeps a record "
+            "(deap_nnprune.spread.start_recording); train it with engine='stacked'"
+        )
     if not batches:
         return
     device = layers[0].weight.device

@@ -659,7 +659,9 @@ def mut_prune_spread(
     (or that recorded no pass) prunes nothing. Afterwards the record is
     cleared. Start the record before the first training step, with
     :func:`deap_nnprune.spread.start_recording`; the stacked training
-    engine fills it (the autograd engine does not).
+    engine fills it (the autograd engine does not). A clone keeps its
+    parent's record, as the authors' canonical loop keeps its one network's;
+    their coevolution instead empties the record at every clone.
 
     Parameters
     ----------
@@ -686,12 +688,13 @@ def mut_prune_spread(
     """
     check_int("min_alive", min_alive, minimum=0)
     halves = recorded_halves(individual)
+    names = ["individual.encoder", "individual.decoder"] if len(halves) == 2 else ["individual"]
     records = []
-    for half in halves:
+    for name, half in zip(names, halves):
         record = spread_record(half)
         if record is None:
             raise ValueError(
-                f"mut_prune_spread: the {type(half).__name__} has no activation record; call "
+                f"mut_prune_spread: {name} keeps no activation record; call "
                 "deap_nnprune.spread.start_recording(individual) before training it"
             )
         records.append(record)
@@ -699,8 +702,7 @@ def mut_prune_spread(
         return (individual,)
     survive = {}
     for half, record in zip(halves, records):
-        spreads = record.spread() if record.passes else [np.zeros(layer.out_features) for layer in half.layers]
-        survive.update({id(layer): _survival_of(s) for layer, s in zip(half.layers, spreads)})
+        survive.update({id(layer): _survival_of(s) for layer, s in zip(half.layers, record.spread())})
     prune_by(
         individual,
         functools.partial(decide_by_survival, survive=survive),

@@ -19,11 +19,16 @@ previous one.
 
 A network records only after :func:`start_recording`; a record is an
 ordinary attribute, so ``copy.deepcopy`` (``toolbox.clone``), pickling and
-checkpoints carry it, and a saved ``state_dict`` does not. Passes whose
-batch has another number of rows than the record's first (the short last
-batch of an epoch) are not recorded. Records are kept in float64 on the
-network's device; updating one costs a few small elementwise operations per
-layer and step.
+checkpoints carry it, and a saved ``state_dict`` does not. (In the authors'
+coevolution a clone starts with an empty store and their scoring passes are
+stored too; here a clone keeps its parent's record and only training passes
+count, so this matches their canonical loop, not their coevolution.) Passes
+whose batch has another number of rows than the record's first (the short
+last batch of an epoch; the authors' code fails there) are not recorded.
+Records are kept in float64 on the device of the outputs they receive. An
+update costs a few elementwise operations per layer and step, a noticeable
+share of a training step of a network as small as the paper's. The autograd
+engine records nothing, so it refuses networks that record.
 
 >>> import torch
 >>> from deap_nnprune import MaskedAutoencoder, mut_train
@@ -45,7 +50,7 @@ from torch import Tensor, nn
 
 from .network import MaskedAutoencoder, MaskedMLP
 
-__all__ = ["SpreadRecord", "start_recording", "spread_record", "recorded_halves"]
+__all__ = ["SpreadRecord", "start_recording", "spread_record", "is_recording", "recorded_halves"]
 
 #: The attribute of a network half that holds its record.
 _ATTRIBUTE = "spread_record"
@@ -54,29 +59,52 @@ _ATTRIBUTE = "spread_record"
 class SpreadRecord:
     """Running mean and sum of squared deviations (Welford) of each layer's outputs, per batch position.
 
-    >>> record = SpreadRecord()
+    One positive width per layer, the layers' output widths in forward order.
+
+    >>> record = SpreadRecord([1])
     >>> for value in (0.0, 2.0):
     ...     record.update([torch.full((2, 1), value)])   # 2 batch positions, 1 neuron
     >>> record.spread()[0].tolist()                       # std 1.0 at each of the 2 positions
     [2.0]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, widths: Sequence[int]) -> None:
+        self.widths = tuple(int(w) for w in widths)
+        if not self.widths or min(self.widths) < 1:
+            raise ValueError(f"SpreadRecord: widths must be one positive width per layer, got {list(widths)}")
         self.passes = 0
         self.rows: int | None = None
         self._mean: list[Tensor] = []
         self._m2: list[Tensor] = []
 
     def update(self, outputs: Sequence[Tensor]) -> None:
-        """Add one pass: *outputs* holds each layer's ``[rows, width]`` outputs for one batch."""
+        """Add one pass: *outputs* holds each layer's ``[rows, width]`` outputs for one batch.
+
+        >>> record = SpreadRecord([3])
+        >>> record.update([torch.zeros(4, 3)]); record.update([torch.zeros(1, 3)])   # the short batch is skipped
+        >>> record.passes, record.rows
+        (1, 4)
+        """
+        if len(outputs) != len(self.widths):
+            raise ValueError(f"SpreadRecord.update: outputs holds {len(outputs)} layers, the record {len(self.widths)}")
+        for i, (out, width) in enumerate(zip(outputs, self.widths)):
+            if out.dim() != 2 or out.shape[1] != width or out.shape[0] != outputs[0].shape[0]:
+                raise ValueError(
+                    f"SpreadRecord.update: outputs[{i}] must be [rows, {width}] with the rows of outputs[0], "
+                    f"got {list(out.shape)}"
+                )
         rows = int(outputs[0].shape[0])
         if self.rows is None:
             self.rows = rows
         if rows != self.rows:
             return
+        device = outputs[0].device
         if not self._mean:
-            self._mean = [torch.zeros(o.shape, dtype=torch.float64, device=o.device) for o in outputs]
+            self._mean = [torch.zeros(o.shape, dtype=torch.float64, device=device) for o in outputs]
             self._m2 = [torch.zeros_like(m) for m in self._mean]
+        elif self._mean[0].device != device:  # the network moved to another device
+            self._mean = [m.to(device) for m in self._mean]
+            self._m2 = [m.to(device) for m in self._m2]
         self.passes += 1
         for out, mean, m2 in zip(outputs, self._mean, self._m2):
             x = out.to(torch.float64)
@@ -85,13 +113,23 @@ class SpreadRecord:
             m2.add_(delta * (x - mean))
 
     def spread(self) -> list[np.ndarray]:
-        """Per layer, ``Σ_p std(output[:, p, j])`` over the recorded passes (zeros before any pass)."""
+        """Per layer, ``Σ_p std(output[:, p, j])`` over the recorded passes (zeros before any pass).
+
+        >>> SpreadRecord([2, 1]).spread()
+        [array([0., 0.]), array([0.])]
+        """
         if not self.passes:
-            return [np.zeros(m.shape[1]) for m in self._mean]
+            return [np.zeros(width) for width in self.widths]
         return [(m2 / self.passes).sqrt().sum(0).cpu().numpy() for m2 in self._m2]
 
     def clear(self) -> None:
-        """Forget every pass (the batch size is chosen again by the next one)."""
+        """Forget every pass (the batch size is chosen again by the next one).
+
+        >>> record = SpreadRecord([1])
+        >>> record.update([torch.ones(2, 1)]); record.clear()
+        >>> record.passes, record.rows
+        (0, None)
+        """
         self.passes, self.rows, self._mean, self._m2 = 0, None, [], []
 
 
@@ -121,15 +159,28 @@ def start_recording(network: nn.Module) -> None:
     0
     """
     for half in recorded_halves(network):
-        setattr(half, _ATTRIBUTE, SpreadRecord())
+        setattr(half, _ATTRIBUTE, SpreadRecord([layer.out_features for layer in half.layers]))
 
 
 def spread_record(half: nn.Module) -> SpreadRecord | None:
-    """The record of a network half, or ``None`` when it does not record.
+    """The record of one network half (a :class:`MaskedMLP`), or ``None`` when it does not record.
 
     >>> from deap_nnprune import MaskedMLP
     >>> spread_record(MaskedMLP.from_preset("paper", 16, part="decoder")) is None
     True
     """
+    if isinstance(half, MaskedAutoencoder):
+        raise TypeError("spread_record takes one half: pass half=network.encoder or half=network.decoder")
     record = getattr(half, _ATTRIBUTE, None)
     return record if isinstance(record, SpreadRecord) else None
+
+
+def is_recording(network: nn.Module) -> bool:
+    """Whether any half of *network* (an autoencoder, a half, or any module) keeps a record.
+
+    >>> from deap_nnprune import MaskedAutoencoder
+    >>> ae = MaskedAutoencoder.from_preset("paper", n_dim=16)
+    >>> is_recording(ae), start_recording(ae), is_recording(ae)
+    (False, None, True)
+    """
+    return any(isinstance(getattr(m, _ATTRIBUTE, None), SpreadRecord) for m in network.modules())

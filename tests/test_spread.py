@@ -118,16 +118,41 @@ def test_clones_and_pickles_carry_the_record():
         assert all(np.array_equal(x, y) for x, y in zip(a.spread(), b.spread()))
 
 
-def test_a_record_skips_passes_of_another_batch_size():
-    record = SpreadRecord()
+def test_a_record_skips_passes_of_another_batch_size_and_refuses_malformed_outputs():
+    record = SpreadRecord([3])
     record.update([torch.ones(5, 3)])
     record.update([torch.zeros(2, 3)])
     assert record.passes == 1 and record.rows == 5
+    for bad, pattern in (([], r"0 layers, the record 1"), ([torch.ones(5)], r"outputs\[0\].*\[rows, 3\].*\[5\]"),
+                         ([torch.ones(5, 4)], r"outputs\[0\].*\[5, 4\]")):
+        with pytest.raises(ValueError, match=pattern):
+            record.update(bad)
+    assert record.passes == 1
+    with pytest.raises(ValueError, match=r"widths.*\[0\]"):
+        SpreadRecord([0])
 
 
-def test_variance_batches_needs_the_stacked_engine():
+def test_the_autograd_engine_refuses_a_network_that_records():
+    ae = _ae()
+    with pytest.raises(ValueError, match="engine='autograd' does not record"):
+        mut_train(ae, _data(rows=40), engine="autograd", rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="half=network.encoder"):
+        spread_record(ae)
+
+
+def test_a_missing_record_is_named_by_half():
+    ae = MaskedAutoencoder.from_preset("paper", n_dim=N_DIM)
+    start_recording(ae.encoder)
+    with pytest.raises(ValueError, match="individual.decoder keeps no activation record"):
+        mut_prune_spread(ae)
+
+
+def test_variance_batches_needs_the_stacked_engine_and_an_mlp():
     with pytest.raises(cfg.ConfigError, match=r"variance_batches.*run.engine = autograd"):
         cfg.apply_overrides(get_preset("quick"), ["pruning.operator=variance_batches", "run.engine=autograd"])
+    with pytest.raises(cfg.ConfigError, match=r"variance_batches.*architecture = conv"):
+        cfg.apply_overrides(get_preset("quick"), ["pruning.operator=variance_batches", "run.engine=autograd",
+                                                  "network.architecture=conv"])
 
 
 @pytest.mark.parametrize(

@@ -453,25 +453,26 @@ class ExperimentConfig:
                 f"pruning.operator must be one of none, {', '.join(names)} (a plugin's operator needs "
                 f"run.plugins / --plugin, importable from PYTHONPATH), got {self.pruning.operator!r}"
             )
+        if self.network.convolutional and self.run.engine != "autograd":
+            raise ConfigError(
+                "network.architecture = conv trains with the autograd engine (the stacked one is MLP-only): "
+                "add --set run.engine=autograd"
+            )
         if self.pruning.operator != "none":
             spec = registry.operators(self.run.plugins)[self.pruning.operator]
             if spec.needs_persistent_masks and not self.network.persistent_masks:
                 raise ConfigError(f"pruning.operator = {self.pruning.operator} needs network.persistent_masks = true")
-            if spec.records_spread and self.run.engine != "stacked":
+            if spec.records_spread and (self.run.engine != "stacked" or self.network.convolutional):
                 raise ConfigError(
-                    f"pruning.operator = {self.pruning.operator} reads activations the stacked engine records; "
-                    f"run.engine = {self.run.engine} records none"
+                    f"pruning.operator = {self.pruning.operator} reads activations the stacked engine records for "
+                    f"MLPs; run.engine = {self.run.engine} with network.architecture = "
+                    f"{self.network.architecture} records none"
                 )
         source = self.data.source
         if source not in data_names and Path(source).suffix.lower() not in DATA_FILE_SUFFIXES:
             raise ConfigError(
                 f"data.source must be one of {', '.join(data_names)} or a "
                 f"{'/'.join(DATA_FILE_SUFFIXES)} file, got {source!r}"
-            )
-        if self.network.convolutional and self.run.engine != "autograd":
-            raise ConfigError(
-                "network.architecture = conv trains with the autograd engine (the stacked one is MLP-only): "
-                "add --set run.engine=autograd"
             )
         algorithm = self.algorithm
         if self.training.lr_decay_every and algorithm.name != "canonical":
