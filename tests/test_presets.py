@@ -35,12 +35,17 @@ def test_every_preset_has_a_one_line_description_and_its_own_name():
         assert config.description and "\n" not in config.description
 
 
+#: The paper's operator each of our operators implements, where the names differ.
+PAPER_OPERATOR = {"variance_batches": "variance"}
+
+
 def test_preset_names_spell_algorithm_operator_and_schedule():
     for name in PAPER_ROWS:
         config = PRESETS[name]
         assert name.startswith(f"paper-{config.algorithm.name}-")
         if config.pruning.operator != "none":
-            assert name.endswith(f"{config.pruning.operator}-{config.pruning.schedule}")
+            operator = PAPER_OPERATOR.get(config.pruning.operator, config.pruning.operator)
+            assert name.endswith(f"{operator}-{config.pruning.schedule}")
 
 
 #: Cells and data dimensions of each coevolution row in the authors' experiment file.
@@ -101,6 +106,7 @@ def test_paper_base_probabilities_are_resolved_per_operator():
     assert p["paper-coevolution-conjunctive-final_n"] == 0.5
     assert p["paper-coevolution-variance-population"] == 0.1
     assert p["paper-canonical-variance-exponential"] == 0.1
+    assert PRESETS["paper-canonical-variance-exponential"].pruning.operator == "variance_batches"
     assert p["paper-coevolution-random-prune_after"] == 1.0
 
 

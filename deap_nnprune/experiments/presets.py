@@ -18,7 +18,13 @@ setting, including the authors' behaviours that change results (SPEC §1):
   (``network.persistent_masks=False``, each prune a fresh mask), no guard
   (``pruning.min_alive=0``), 400 epochs, binary clustering with 1000 rows
   per split, 1000 dimensions, 10 clusters, 5 % noise, and the base pruning
-  probability 0.5 (random, conjunctive) or 0.1 (variance).
+  probability 0.5 (random, conjunctive) or 0.1 (variance);
+- canonical variance prunes on the authors' statistic: each neuron's
+  output recorded over every training batch since the last prune
+  (``pruning.operator=variance_batches``, :func:`~deap_nnprune.mut_prune_spread`).
+  Their coevolution empties that record at every clone and adds the
+  scoring passes to it; ``paper-coevolution-variance-population`` keeps
+  the one-pass statistic of ``variance`` instead (docs/RESULTS.md, "Differences").
 
 ``ours-…`` presets keep masks for good (our default), and Adam state too,
 except the ``…-sign`` presets: there Adam is rebuilt on every batch on
@@ -270,9 +276,10 @@ _ALL = [
     _paper(
         "paper-canonical-variance-exponential",
         "canonical",
-        "variance",
+        "variance_batches",
         "exponential",
-        "paper: canonical (1+1), variance exponential p=0.1, lr 1e-3 (our reading) (published 0.5, collapse)",
+        "paper: canonical (1+1), variance exponential p=0.1 on the outputs recorded while training (the authors' "
+        "statistic), lr 1e-3 (our reading) (published 0.5, collapse)",
     ),
     ExperimentConfig(
         name="quick",
