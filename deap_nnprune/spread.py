@@ -171,7 +171,11 @@ def spread_record(half: nn.Module) -> SpreadRecord | None:
     """
     if isinstance(half, MaskedAutoencoder):
         raise TypeError("spread_record takes one half: pass half=network.encoder or half=network.decoder")
-    record = getattr(half, _ATTRIBUTE, None)
+    return _record_of(half)
+
+
+def _record_of(module: nn.Module) -> SpreadRecord | None:
+    record = getattr(module, _ATTRIBUTE, None)
     return record if isinstance(record, SpreadRecord) else None
 
 
@@ -183,4 +187,4 @@ def is_recording(network: nn.Module) -> bool:
     >>> is_recording(ae), start_recording(ae), is_recording(ae)
     (False, None, True)
     """
-    return any(isinstance(getattr(m, _ATTRIBUTE, None), SpreadRecord) for m in network.modules())
+    return any(_record_of(m) is not None for m in network.modules())

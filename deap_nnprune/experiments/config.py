@@ -46,6 +46,7 @@ __all__ = [
     "ExperimentConfig",
     "ConfigError",
     "apply_overrides",
+    "operator_spec",
     "valid_keys",
     "to_dict",
     "from_dict",
@@ -458,8 +459,8 @@ class ExperimentConfig:
                 "network.architecture = conv trains with the autograd engine (the stacked one is MLP-only): "
                 "add --set run.engine=autograd"
             )
-        if self.pruning.operator != "none":
-            spec = registry.operators(self.run.plugins)[self.pruning.operator]
+        spec = operator_spec(self)
+        if spec is not None:
             if spec.needs_persistent_masks and not self.network.persistent_masks:
                 raise ConfigError(f"pruning.operator = {self.pruning.operator} needs network.persistent_masks = true")
             if spec.records_spread and (self.run.engine != "stacked" or self.network.convolutional):
@@ -586,6 +587,19 @@ def identity(config: ExperimentConfig) -> dict:
     return identity_of_dict(to_dict(config))
 
 
+def operator_spec(config: ExperimentConfig) -> registry.OperatorSpec | None:
+    """The registry's entry for ``config.pruning.operator`` (with the run's plugins); ``None`` for ``none``.
+
+    >>> from deap_nnprune.experiments.presets import get_preset
+    >>> operator_spec(get_preset("paper-canonical-variance-exponential")).records_spread
+    True
+    >>> operator_spec(get_preset("paper-canonical-none")) is None
+    True
+    """
+    operator = config.pruning.operator
+    return None if operator == "none" else registry.operators(config.run.plugins)[operator]
+
+
 def operator_names(plugins: Sequence[str] = ()) -> tuple[str, ...]:
     """Pruning operators a config may name (besides ``none``): the registry's, with *plugins*."""
     return tuple(registry.operators(plugins))
@@ -608,9 +622,8 @@ def base_probability(config: ExperimentConfig) -> float:
         return p.p
     if p.schedule == "prune_after":
         return 1.0
-    if p.operator == "none":
-        return 0.5  # never used: nothing is pruned
-    return registry.operators(config.run.plugins)[p.operator].base_probability
+    spec = operator_spec(config)
+    return 0.5 if spec is None else spec.base_probability  # 0.5 for none: never used, nothing is pruned
 
 
 def resolved(config: ExperimentConfig) -> ExperimentConfig:

@@ -233,13 +233,13 @@ def mann_whitney(groups: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     rows = []
     for (a, values_a), (b, values_b) in itertools.combinations(groups.items(), 2):
         x, y = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
-        if len(x) and len(y) and np.ptp(np.concatenate([x, y])) == 0:
+        if not (len(x) and len(y)):
+            u = p = float("nan")
+        elif np.ptp(np.concatenate([x, y])) == 0:
             u, p = len(x) * len(y) / 2, 1.0  # one value in both: no evidence of a difference (newer scipy says nan)
-        elif len(x) and len(y):
+        else:
             result = mannwhitneyu(x, y, alternative="two-sided")
             u, p = float(result.statistic), float(result.pvalue)
-        else:
-            u = p = float("nan")
         rows.append(
             dict(
                 a=a,

@@ -21,6 +21,7 @@ no figure in a block is typed by hand; ``report --update PAGE --check``
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 from ..atomic import atomic_write_text
 from .report import ReportError, find_runs, tables
 
-__all__ = ["fill", "render_block", "update_page"]
+__all__ = ["fill", "render_block", "update_page", "page_diff"]
 
 _BLOCK = re.compile(
     r"(<!-- report(?P<together> together)?: (?P<dirs>[^>]*?) -->\n)(?P<body>.*?)(<!-- end report -->)", re.DOTALL
@@ -54,16 +55,44 @@ def render_block(dirs: Sequence[str], base: Path, together: bool = False) -> str
     return tables(find_runs([base / d for d in dirs]), together=together)
 
 
-def update_page(page: Path, check: bool = False) -> bool:
-    """Regenerate the report blocks of *page*; returns whether the page was (or, with *check*, would be) changed."""
-    page = Path(page)
+def _regenerated(page: Path) -> tuple[str, str]:
+    """*page*'s text, and the same text with every report block regenerated."""
     try:
         text = page.read_text(encoding="utf-8")
     except OSError as error:
         raise ReportError(f"report --update {page}: cannot be read ({error.strerror or error})") from None
     if not _BLOCK.search(text):
         raise ReportError(f"report --update {page}: has no <!-- report: DIR ... --> block")
-    new = fill(text, lambda dirs, together=False: render_block(dirs, page.parent, together))
+    return text, fill(text, lambda dirs, together=False: render_block(dirs, page.parent, together))
+
+
+def update_page(page: Path, check: bool = False) -> bool:
+    """Regenerate the report blocks of *page*; returns whether the page was (or, with *check*, would be) changed."""
+    page = Path(page)
+    text, new = _regenerated(page)
     if new != text and not check:
         atomic_write_text(page, new)
     return new != text
+
+
+def page_diff(page: Path) -> str:
+    """What :func:`update_page` would change in *page*, as a unified diff (empty when it is up to date).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from deap_nnprune.experiments.cli import main
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> main(["run", "--preset", "quick", "--trials", "1", "--epochs", "1", "--quiet", "--out", str(folder / "run")])
+    ... # doctest: +ELLIPSIS
+    quick: 1 trial(s), test L1 median ...
+    0
+    >>> page = folder / "page.md"
+    >>> _ = page.write_text("<!-- report: run -->\\n<!-- end report -->\\n")
+    >>> page_diff(page).startswith("--- ")
+    True
+    >>> update_page(page), page_diff(page)
+    (True, '')
+    """
+    page = Path(page)
+    text, new = _regenerated(page)
+    return "".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True), str(page), "report"))

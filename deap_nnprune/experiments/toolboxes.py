@@ -26,7 +26,7 @@ from ..evaluation import evaluate_l1, evaluate_pair
 from ..network import ACTIVATIONS, MaskedMLP
 from ..spread import start_recording
 from ..training import mut_learning_rate, mut_train, mut_train_pair
-from .config import DataConfig, ExperimentConfig, base_probability
+from .config import DataConfig, ExperimentConfig, base_probability, operator_spec
 from .individuals import Autoencoder, Decoder, Encoder, FitnessMin
 
 __all__ = [
@@ -96,9 +96,8 @@ def _training_parameters(config: ExperimentConfig, n_train: int) -> dict:
 
 def prune_needs_data(config: ExperimentConfig) -> bool:
     """Whether the configured operator takes the training rows as ``data`` (what its spec declares)."""
-    if config.pruning.operator == "none":
-        return False
-    return registry.operators(config.run.plugins)[config.pruning.operator].needs_data
+    spec = operator_spec(config)
+    return spec is not None and spec.needs_data
 
 
 def network_steps(config: ExperimentConfig, n_train: int) -> int:
@@ -130,10 +129,9 @@ def run_steps(config: ExperimentConfig, n_train: int) -> int:
 
 def _register_pruning(toolbox: base.Toolbox, config: ExperimentConfig, data: torch.Tensor | None, n_train: int) -> None:
     """``prune`` and ``prune_probability``; guided operators get *data* bound (canonical) or unbound (coevolution)."""
-    p = config.pruning
-    if p.operator == "none":
+    p, spec = config.pruning, operator_spec(config)
+    if spec is None:
         return
-    spec = registry.operators(config.run.plugins)[p.operator]
     bound = {"data": data} if spec.needs_data and data is not None else {}
     parameters = {name: getattr(p, name) for name in spec.parameters}
     if spec.needs_run_length:
@@ -242,8 +240,8 @@ def initial_autoencoder(config: ExperimentConfig, n_dim: int, seed: int, device:
 
 def _recording(config: ExperimentConfig, network):
     """*network*, recording its activations when the configured operator reads them (``records_spread``)."""
-    operator = config.pruning.operator
-    if operator != "none" and registry.operators(config.run.plugins)[operator].records_spread:
+    spec = operator_spec(config)
+    if spec is not None and spec.records_spread:
         start_recording(network)
     return network
 
