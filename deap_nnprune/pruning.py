@@ -687,7 +687,7 @@ def mut_prune_spread(
     (True, 0)
     """
     check_int("min_alive", min_alive, minimum=0)
-    halves = recorded_halves(individual)
+    halves = recorded_halves(individual, "individual")
     names = ["individual.encoder", "individual.decoder"] if len(halves) == 2 else ["individual"]
     records = []
     for name, half in zip(names, halves):

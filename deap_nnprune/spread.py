@@ -133,8 +133,10 @@ class SpreadRecord:
         self.passes, self.rows, self._mean, self._m2 = 0, None, [], []
 
 
-def recorded_halves(network: nn.Module) -> list[MaskedMLP]:
+def recorded_halves(network: nn.Module, argument: str = "network") -> list[MaskedMLP]:
     """The :class:`MaskedMLP` halves of *network* (itself when it is one), encoder first.
+
+    Anything else is refused with a ``TypeError`` naming *argument*.
 
     >>> from deap_nnprune import MaskedAutoencoder
     >>> len(recorded_halves(MaskedAutoencoder.from_preset("paper", n_dim=16)))
@@ -143,8 +145,8 @@ def recorded_halves(network: nn.Module) -> list[MaskedMLP]:
     halves = [network.encoder, network.decoder] if isinstance(network, MaskedAutoencoder) else [network]
     if not all(isinstance(half, MaskedMLP) for half in halves):
         raise TypeError(
-            "activation spread is recorded on a MaskedAutoencoder of MaskedMLP halves or a MaskedMLP, not on "
-            f"{' and '.join(type(half).__name__ for half in halves)}"
+            f"{argument} must be a MaskedAutoencoder of MaskedMLP halves or a MaskedMLP (activations are "
+            f"recorded on those), got {' and '.join(type(half).__name__ for half in halves)}"
         )
     return [half for half in halves if isinstance(half, MaskedMLP)]
 

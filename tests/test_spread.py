@@ -105,8 +105,10 @@ def test_an_empty_record_prunes_nothing_and_a_network_without_one_is_refused():
     assert all(torch.equal(before[k], v) for k, v in ae.state_dict().items() if isinstance(v, torch.Tensor))
     with pytest.raises(ValueError, match="start_recording"):
         mut_prune_spread(MaskedAutoencoder.from_preset("paper", n_dim=N_DIM))
-    with pytest.raises(TypeError, match="MaskedAutoencoder of MaskedMLP halves or a MaskedMLP"):
+    with pytest.raises(TypeError, match="network must be a MaskedAutoencoder of MaskedMLP halves.*got Linear"):
         start_recording(torch.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match="individual must be .*got Linear"):
+        mut_prune_spread(torch.nn.Linear(2, 2))
 
 
 def test_clones_and_pickles_carry_the_record():
