@@ -26,8 +26,9 @@ count, so this matches their canonical loop, not their coevolution.) Passes
 whose batch has another number of rows than the record's first (the short
 last batch of an epoch; the authors' code fails there) are not recorded.
 Records are kept in float64 on the device of the outputs they receive. An
-update costs a few elementwise operations per layer and step, a noticeable
-share of a training step of a network as small as the paper's. The autograd
+update costs a few elementwise operations per layer and step; on a network
+as small as the paper's that makes an epoch noticeably slower
+(``benchmarks/bench_spread.py``, figures in ``benchmarks/RESULTS.md``). The autograd
 engine records nothing, so it refuses networks that record.
 
 >>> import torch
